@@ -1,0 +1,33 @@
+package dev.vidtag.cli;
+
+import dev.vidtag.runtime.DeviceSpec;
+import dev.vidtag.runtime.RuntimeOptions;
+import dev.vidtag.runtime.TorchRuntime;
+import picocli.CommandLine.Option;
+
+/** Options every command that runs LibTorch shares. */
+final class RuntimeMixin {
+  @Option(names = "--threads", paramLabel = "N",
+      description = "Intra-op threads for LibTorch, OpenBLAS and VidTag's kernels "
+          + "(default: VIDTAG_THREADS, else one per core).")
+  Integer threads;
+
+  @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu",
+      description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
+  String device;
+
+  /** Starts LibTorch with these options and checks that the device exists. */
+  TorchRuntime.RuntimeInfo start() {
+    RuntimeOptions options = RuntimeOptions.defaults();
+    if (threads != null) {
+      options = options.withThreads(threads);
+    }
+    TorchRuntime.RuntimeInfo info = TorchRuntime.initialize(options);
+    TorchRuntime.device(deviceSpec());
+    return info;
+  }
+
+  DeviceSpec deviceSpec() {
+    return DeviceSpec.parse(device);
+  }
+}

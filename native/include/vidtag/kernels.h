@@ -1,0 +1,123 @@
+/*
+ * VidTag native kernels: the C ABI.
+ *
+ * Every kernel works on a LIST of tensors in one call (the multi-tensor pattern of fused
+ * optimizers): `count` tensors, tensor i given by a data pointer and numel[i] elements, all
+ * contiguous. The arrays of pointers and counts themselves are always host memory; the data
+ * they point to is host memory for `_cpu` entries and device memory for `_cuda` entries.
+ *
+ * Every entry returns a vidtag_status. `_cuda` entries take a cudaStream_t as `void*` (NULL is
+ * the default stream), are asynchronous with respect to the host unless stated otherwise, and
+ * return VIDTAG_ERR_CUDA_UNAVAILABLE when the library was built without CUDA or no device is
+ * present. No LibTorch types cross this boundary, so Python (ctypes) can load it too.
+ */
+#ifndef VIDTAG_KERNELS_H
+#define VIDTAG_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum vidtag_status {
+  VIDTAG_OK = 0,
+  VIDTAG_ERR_INVALID_ARGUMENT = 1, /* null pointer, negative count or size, unknown dtype */
+  VIDTAG_ERR_CUDA_UNAVAILABLE = 2, /* built without CUDA, or no usable CUDA device */
+  VIDTAG_ERR_CUDA = 3              /* a CUDA call failed; see vidtag_last_error() */
+} vidtag_status;
+
+/* Element type of tensors that may be fp32 or bf16. */
+typedef enum vidtag_dtype { VIDTAG_FLOAT32 = 0, VIDTAG_BFLOAT16 = 1 } vidtag_dtype;
+
+/* A static description of a status code. */
+const char* vidtag_status_string(int status);
+
+/* Details of the last failure on the calling thread ("" when none). */
+const char* vidtag_last_error(void);
+
+/* 1 when the CUDA kernels were compiled into this library, else 0. */
+int vidtag_cuda_compiled(void);
+
+/* Number of usable CUDA devices: 0 when built without CUDA, or with no driver or device. */
+int vidtag_cuda_device_count(void);
+
+/* Library version, "major.minor.patch". */
+const char* vidtag_version(void);
+
+/* ---- EMA ----------------------------------------------------------------------------------
+ * shadow[i] = decay * shadow[i] + (1 - decay) * param[i], elementwise.
+ * shadow is fp32; param is fp32 or bf16 (param_dtype). */
+int vidtag_ema_update_cpu(float* const* shadow, const void* const* param, int param_dtype,
+                          const int64_t* numel, int64_t count, float decay);
+int vidtag_ema_update_cuda(float* const* shadow, const void* const* param, int param_dtype,
+                           const int64_t* numel, int64_t count, float decay, void* stream);
+
+/* ---- swap ---------------------------------------------------------------------------------
+ * Exchange a[i] and b[i] in place (both of `dtype`), e.g. live weights and EMA shadow. */
+int vidtag_swap_cpu(void* const* a, void* const* b, int dtype, const int64_t* numel,
+                    int64_t count);
+int vidtag_swap_cuda(void* const* a, void* const* b, int dtype, const int64_t* numel,
+                     int64_t count, void* stream);
+
+/* ---- SWA ----------------------------------------------------------------------------------
+ * average[i] += (x[i] - average[i]) / (n_averaged + 1): the running equal-weight mean after
+ * n_averaged earlier models. average is fp32; x is fp32 or bf16 (x_dtype). n_averaged >= 0. */
+int vidtag_swa_accumulate_cpu(float* const* average, const void* const* x, int x_dtype,
+                              const int64_t* numel, int64_t count, int64_t n_averaged);
+int vidtag_swa_accumulate_cuda(float* const* average, const void* const* x, int x_dtype,
+                               const int64_t* numel, int64_t count, int64_t n_averaged,
+                               void* stream);
+
+/* ---- L2 norm ------------------------------------------------------------------------------
+ * per_tensor[i] = ||x[i]||_2 and *total = sqrt(sum_i ||x[i]||^2); either output may be NULL.
+ * CPU: float64 accumulation in a fixed chunk order, so the result does not depend on the
+ * thread count. CUDA: per_tensor and total are DEVICE pointers; fp32 partial sums per block
+ * combined in float64. */
+int vidtag_l2_norm_cpu(const void* const* x, int dtype, const int64_t* numel, int64_t count,
+                       double* per_tensor, double* total);
+int vidtag_l2_norm_cuda(const void* const* x, int dtype, const int64_t* numel, int64_t count,
+                        double* per_tensor, double* total, void* stream);
+
+/* ---- copy ---------------------------------------------------------------------------------
+ * dst[i] = src[i], nbytes[i] bytes each (e.g. backing up and restoring all gradients). */
+int vidtag_copy_many_cpu(void* const* dst, const void* const* src, const int64_t* nbytes,
+                         int64_t count);
+int vidtag_copy_many_cuda(void* const* dst, const void* const* src, const int64_t* nbytes,
+                          int64_t count, void* stream);
+
+/* ---- FGM ----------------------------------------------------------------------------------
+ * For each tensor i (all fp32): backup[i] = param[i]; then, when g = ||grad[i]|| is finite and
+ * non-zero, param[i] += epsilon * grad[i] / g. applied[i] (may be NULL) is set to 1 where the
+ * perturbation was added and 0 where the norm was zero or not finite (param left unchanged).
+ * CUDA: applied is a DEVICE pointer. */
+int vidtag_fgm_perturb_cpu(float* const* param, float* const* backup, const float* const* grad,
+                           const int64_t* numel, int64_t count, float epsilon, int32_t* applied);
+int vidtag_fgm_perturb_cuda(float* const* param, float* const* backup,
+                            const float* const* grad, const int64_t* numel, int64_t count,
+                            float epsilon, int32_t* applied, void* stream);
+
+/* param[i] = backup[i] (fp32): undoes fgm_perturb or a series of pgd_step. */
+int vidtag_restore_cpu(float* const* param, const float* const* backup, const int64_t* numel,
+                       int64_t count);
+int vidtag_restore_cuda(float* const* param, const float* const* backup, const int64_t* numel,
+                        int64_t count, void* stream);
+
+/* ---- PGD ----------------------------------------------------------------------------------
+ * One projected step for each tensor i (all fp32), when g = ||grad[i]|| is finite and non-zero:
+ *   param[i] += alpha * grad[i] / g;  r = param[i] - backup[i];
+ *   if ||r|| > epsilon: param[i] = backup[i] + epsilon * r / ||r||.
+ * Otherwise param[i] is left unchanged. applied[i] as for fgm_perturb (DEVICE pointer on CUDA).
+ * backup[i] holds the weights before the first step (copy_many them beforehand). */
+int vidtag_pgd_step_cpu(float* const* param, const float* const* backup, const float* const* grad,
+                        const int64_t* numel, int64_t count, float alpha, float epsilon,
+                        int32_t* applied);
+int vidtag_pgd_step_cuda(float* const* param, const float* const* backup,
+                         const float* const* grad, const int64_t* numel, int64_t count,
+                         float alpha, float epsilon, int32_t* applied, void* stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIDTAG_KERNELS_H */
