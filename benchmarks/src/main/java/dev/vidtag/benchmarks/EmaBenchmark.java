@@ -26,9 +26,9 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * One EMA update over a BERT-base parameter set (201 fp32 tensors, about 103M values):
  * the fused kernel, the per-parameter LibTorch loop a Java trainer would otherwise write
- * (mul_ + add_, or lerp_), and a plain copy of one flat buffer of the same size as the
- * bandwidth reference. EMA moves 12 bytes per value (read shadow and param, write shadow);
- * the copy moves 8.
+ * (mul_ + add_, or lerp_), and two copies of the same bytes as bandwidth references: LibTorch's
+ * copy_ of one flat buffer, and the fused copy_many over the same list. EMA moves 12 bytes per
+ * value (read shadow and param, write shadow); a copy moves 8.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -43,6 +43,8 @@ public class EmaBenchmark {
   private final List<Tensor> params = new ArrayList<>();
   private TensorList shadowList;
   private TensorList paramList;
+  private final List<Tensor> copies = new ArrayList<>();
+  private TensorList copyList;
   private Tensor flatSource;
   private Tensor flatDestination;
 
@@ -55,10 +57,12 @@ public class EmaBenchmark {
       names.add(shape.name());
       params.add(torch.randn(shape.dims()));
       shadow.add(torch.randn(shape.dims()));
+      copies.add(torch.randn(shape.dims()));
       total += shape.numel();
     }
     shadowList = TensorList.of("shadow", names, shadow);
     paramList = TensorList.of("params", names, params);
+    copyList = TensorList.of("copies", names, copies);
     flatSource = torch.randn(total);
     flatDestination = torch.randn(total);
   }
@@ -67,6 +71,7 @@ public class EmaBenchmark {
   public void tearDown() {
     shadowList.close();
     paramList.close();
+    copyList.close();
   }
 
   @Benchmark
@@ -93,6 +98,11 @@ public class EmaBenchmark {
         shadow.get(i).lerp_(params.get(i), weight);
       }
     }
+  }
+
+  @Benchmark
+  public void fusedCopyOfSameList() {
+    FusedKernels.copy(copyList, paramList);
   }
 
   @Benchmark

@@ -1,0 +1,66 @@
+package dev.vidtag.io;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * Outputs that appear whole or not at all: written under a temporary name in the target's
+ * directory, flushed to disk, then renamed over the target. A crash leaves at most a stray
+ * {@code .tmp} file, never a truncated output.
+ */
+public final class AtomicFiles {
+  private AtomicFiles() {}
+
+  /** What writes the content. */
+  @FunctionalInterface
+  public interface Writer {
+    void write(OutputStream out) throws IOException;
+  }
+
+  public static void write(Path target, Writer writer) {
+    Path absolute = target.toAbsolutePath();
+    Path directory = absolute.getParent();
+    Path temporary = null;
+    try {
+      Files.createDirectories(directory);
+      temporary = Files.createTempFile(directory, "." + absolute.getFileName() + ".", ".tmp");
+      try (OutputStream out = Files.newOutputStream(temporary)) {
+        writer.write(out);
+      }
+      moveIntoPlace(temporary, absolute);
+      temporary = null;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
+    } finally {
+      deleteQuietly(temporary);
+    }
+  }
+
+  public static void writeString(Path target, String content) {
+    write(target, out -> out.write(content.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+  }
+
+  /** Renames a finished file or directory over the target. */
+  public static void moveIntoPlace(Path source, Path target) throws IOException {
+    try {
+      Files.move(source, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (AtomicMoveNotSupportedException e) {
+      Files.move(source, target, StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  private static void deleteQuietly(Path path) {
+    if (path != null) {
+      try {
+        Files.deleteIfExists(path);
+      } catch (IOException ignored) {
+        // the original failure is the one worth reporting
+      }
+    }
+  }
+}
