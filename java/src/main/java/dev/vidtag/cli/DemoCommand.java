@@ -1,7 +1,7 @@
 package dev.vidtag.cli;
 
-import dev.vidtag.kernels.FusedKernels;
-import dev.vidtag.kernels.TensorList;
+import dev.vidtag.train.ExponentialMovingAverage;
+import dev.vidtag.train.Pgd;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
@@ -103,22 +103,9 @@ final class DemoCommand implements Callable<Integer> {
       names.add(named.get(i).key().getString());
       parameters.add(named.get(i).value());
     }
-    TensorList live = TensorList.of("parameters", names, parameters);
-    List<Tensor> shadowTensors = new ArrayList<>();
-    for (Tensor p : parameters) {
-      shadowTensors.add(p.detach().clone());
-    }
-    TensorList shadow = TensorList.of("EMA shadow", names, shadowTensors);
-    Tensor embedding = model.wordEmbeddings.weight();
-    TensorList embeddingList = TensorList.of("embedding", List.of("word_embeddings.weight"), List.of(embedding));
-    TensorList embeddingBackup = TensorList.of("embedding backup", List.of("word_embeddings.weight"),
-        List.of(embedding.detach().clone()));
-    List<Tensor> gradientBackupTensors = new ArrayList<>();
-    for (Tensor p : parameters) {
-      gradientBackupTensors.add(torch.zeros_like(p));
-    }
-    TensorList gradientBackup = TensorList.of("gradient backup", names, gradientBackupTensors);
-
+    ExponentialMovingAverage ema = new ExponentialMovingAverage(names, parameters, 0.99);
+    Pgd pgd = new Pgd(names, parameters, List.of("word_embeddings.weight"),
+        List.of(model.wordEmbeddings.weight()), 3, 1.0, 0.3);
     AdamWOptions options = new AdamWOptions(2e-3);
     options.weight_decay().put(0.01);
     AdamW optimizer = new AdamW(model.parameters(), options);
@@ -133,12 +120,12 @@ final class DemoCommand implements Callable<Integer> {
           Tensor tokens = torch.index_select(train.tokens(), 0, index);
           Tensor frames = torch.index_select(train.frames(), 0, index);
           Tensor labels = torch.index_select(train.labels(), 0, index);
+          Runnable forwardBackward = () -> loss(model, tokens, frames, labels).backward();
           optimizer.zero_grad(false);
-          loss(model, tokens, frames, labels).backward();
-          skippedPerturbations += pgd(model, live, embeddingList, embeddingBackup, gradientBackup,
-              tokens, frames, labels);
+          forwardBackward.run();
+          skippedPerturbations += pgd.attack(forwardBackward, () -> model.zero_grad(false)).size();
           optimizer.step();
-          FusedKernels.emaUpdate(shadow, live, 0.99);
+          ema.update();
         }
       }
     }
@@ -146,9 +133,10 @@ final class DemoCommand implements Callable<Integer> {
 
     start = System.nanoTime();
     double liveAccuracy = accuracy(model, test);
-    FusedKernels.swap(live, shadow);
-    double emaAccuracy = accuracy(model, test);
-    FusedKernels.swap(live, shadow);
+    double[] emaAccuracy = new double[1];
+    ema.withAveragedWeights(() -> emaAccuracy[0] = accuracy(model, test));
+    pgd.close();
+    ema.close();
     double evaluateSeconds = seconds(start);
     double majority = majorityShare(train, test);
 
@@ -160,7 +148,7 @@ final class DemoCommand implements Callable<Integer> {
     out.printf("%-40s %9s%n", "test split (" + test.size() + " videos)", "accuracy");
     out.printf("%-40s %9.4f%n", "majority class", majority);
     out.printf("%-40s %9.4f%n", "live weights", liveAccuracy);
-    out.printf("%-40s %9.4f%n", "EMA weights (decay 0.99)", emaAccuracy);
+    out.printf("%-40s %9.4f%n", "EMA weights (decay 0.99)", emaAccuracy[0]);
     if (skippedPerturbations > 0) {
       out.printf("PGD steps skipped for a zero or non-finite gradient: %d%n", skippedPerturbations);
     }
@@ -170,35 +158,6 @@ final class DemoCommand implements Callable<Integer> {
 
   private static Tensor loss(SmallClassifier model, Tensor tokens, Tensor frames, Tensor labels) {
     return torch.nll_loss(torch.log_softmax(model.forward(tokens, frames), 1), labels);
-  }
-
-  /**
-   * PGD, K=3, epsilon 1, alpha 0.3, on the word embeddings, with the reference's gradient
-   * bookkeeping: the final gradient is the clean one plus the last adversarial one.
-   */
-  private static int pgd(SmallClassifier model, TensorList parameters, TensorList embedding,
-      TensorList embeddingBackup, TensorList gradientBackup, Tensor tokens, Tensor frames,
-      Tensor labels) {
-    int steps = 3;
-    int skipped = 0;
-    TensorList gradients = TensorList.gradientsOf(parameters);
-    FusedKernels.copy(gradientBackup, gradients);
-    FusedKernels.copy(embeddingBackup, embedding);
-    for (int t = 0; t < steps; t++) {
-      try (TensorList embeddingGradient = TensorList.gradientsOf(embedding)) {
-        skipped += FusedKernels.pgdStep(embedding, embeddingBackup, embeddingGradient, 0.3, 1.0)
-            .skipped().size();
-      }
-      if (t < steps - 1) {
-        model.zero_grad(false);
-      } else {
-        FusedKernels.copy(gradients, gradientBackup);
-      }
-      loss(model, tokens, frames, labels).backward();
-    }
-    FusedKernels.restore(embedding, embeddingBackup);
-    gradients.close();
-    return skipped;
   }
 
   private static double accuracy(SmallClassifier model, Dataset data) {
