@@ -16,8 +16,8 @@ class DemoCommandTest {
 
   @Test
   void learnsFarAboveTheMajorityClass() {
-    VidTagCommandLineTest.Output output =
-        VidTagCommandLineTest.run("demo", "--videos", "3000", "--epochs", "3", "--threads", "2");
+    CommandLineRunner.Output output =
+        CommandLineRunner.run("demo", "--videos", "3000", "--epochs", "3", "--threads", "2");
     assertEquals(0, output.exitCode(), output.err());
     double majority = accuracyOf("majority class", output.out());
     assertTrue(accuracyOf("live weights", output.out()) > majority + 0.2, output.out());

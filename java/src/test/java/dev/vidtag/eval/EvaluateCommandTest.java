@@ -5,10 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vidtag.cli.VidTag;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import dev.vidtag.cli.CommandLineRunner;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -18,25 +15,11 @@ import org.junit.jupiter.api.io.TempDir;
 class EvaluateCommandTest {
   @TempDir Path dir;
 
-  record Output(int exitCode, String out, String err) {}
-
-  private static Output evaluate(String... args) {
-    PrintStream originalOut = System.out;
-    PrintStream originalErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      String[] full = new String[args.length + 1];
-      full[0] = "evaluate";
-      System.arraycopy(args, 0, full, 1, args.length);
-      int code = VidTag.execute(full);
-      return new Output(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(originalOut);
-      System.setErr(originalErr);
-    }
+  private static CommandLineRunner.Output evaluate(String... args) {
+    String[] full = new String[args.length + 1];
+    full[0] = "evaluate";
+    System.arraycopy(args, 0, full, 1, args.length);
+    return CommandLineRunner.run(full);
   }
 
   private Path file(String name, String content) throws Exception {
@@ -49,7 +32,7 @@ class EvaluateCommandTest {
     // the same as the hand-computed example of OfficialScoreTest, in another order
     Path pred = file("pred.csv", "v4,0000\nv1,0000\nv3,0001\nv2,0001\n");
     Path report = dir.resolve("report.json");
-    Output output = evaluate("--pred", pred.toString(), "--truth", truth.toString(),
+    CommandLineRunner.Output output = evaluate("--pred", pred.toString(), "--truth", truth.toString(),
         "--report", report.toString());
     assertEquals(0, output.exitCode(), output.err());
     JsonNode score = new ObjectMapper().readTree(output.out());
@@ -81,7 +64,7 @@ class EvaluateCommandTest {
     };
     for (String[] c : cases) {
       Path pred = file(c[0], c[1]);
-      Output output = evaluate("--pred", pred.toString(), "--truth", truth.toString());
+      CommandLineRunner.Output output = evaluate("--pred", pred.toString(), "--truth", truth.toString());
       assertEquals(2, output.exitCode(), c[0]);
       assertTrue(output.err().contains(pred.toString()), c[0] + ": " + output.err());
       assertTrue(output.err().contains(c[2]), c[0] + ": " + output.err());
@@ -93,7 +76,7 @@ class EvaluateCommandTest {
   void refusesInvalidUtf8() throws Exception {
     Path truth = file("truth.csv", "v1,0000\n");
     Path pred = Files.write(dir.resolve("bad.csv"), new byte[] {'v', (byte) 0xff, ',', '0', '0', '0', '0', '\n'});
-    Output output = evaluate("--pred", pred.toString(), "--truth", truth.toString());
+    CommandLineRunner.Output output = evaluate("--pred", pred.toString(), "--truth", truth.toString());
     assertEquals(2, output.exitCode());
     assertTrue(output.err().contains("not valid UTF-8"), output.err());
   }
