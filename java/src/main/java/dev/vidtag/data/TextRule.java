@@ -126,10 +126,16 @@ public final class TextRule {
    * text. When the window yields fewer tokens than the budget it doubles.
    */
   static int[] firstTokens(Function<String, int[]> encoder, String text, int budget) {
+    return firstTokens(encoder, text, budget, (long) budget * CHARS_PER_TOKEN + CHAR_MARGIN);
+  }
+
+  /** As above, starting from a given window (tests start small to cut everywhere). */
+  static int[] firstTokens(Function<String, int[]> encoder, String text, int budget,
+      long initialWindow) {
     if (budget == 0 || text.isEmpty()) {
       return new int[0];
     }
-    long window = (long) budget * CHARS_PER_TOKEN + CHAR_MARGIN;
+    long window = Math.max(1, initialWindow);
     while (window < text.length()) {
       int cut = boundaryAtOrBefore(text, (int) window);
       if (cut > 0) {

@@ -101,6 +101,11 @@ class TextRuleTest {
       int[] expected = Arrays.copyOf(whole, Math.min(budget, whole.length));
       assertArrayEquals(expected, TextRule.firstTokens(tokenizer::encode, text.toString(), budget),
           "trial " + trial + " budget " + budget);
+      // small windows put the cut anywhere, e.g. inside a word or a special token
+      long window = 1 + random.nextInt(64);
+      assertArrayEquals(expected,
+          TextRule.firstTokens(tokenizer::encode, text.toString(), budget, window),
+          "trial " + trial + " budget " + budget + " window " + window);
     }
   }
 
