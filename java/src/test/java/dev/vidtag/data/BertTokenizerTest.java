@@ -105,6 +105,32 @@ class BertTokenizerTest {
   }
 
   @Test
+  void concurrentCallsGiveTheSameIds() throws Exception {
+    List<TokenizerFixtures.Case> cases = TokenizerFixtures.cases();
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+    try {
+      List<java.util.concurrent.Future<Boolean>> results = new ArrayList<>();
+      for (int task = 0; task < 16; task++) {
+        results.add(pool.submit(() -> {
+          for (int round = 0; round < 5; round++) {
+            for (TokenizerFixtures.Case c : cases) {
+              if (!java.util.Arrays.equals(c.lower(), withSpecials(fromVocab, c.text()))) {
+                return false;
+              }
+            }
+          }
+          return true;
+        }));
+      }
+      for (var result : results) {
+        assertTrue(result.get());
+      }
+    } finally {
+      pool.shutdown();
+    }
+  }
+
+  @Test
   void handWrittenExpectations() {
     assertArrayEquals(ids("中", "文", "abc"), fromVocab.encode("中文ABC"));
     assertArrayEquals(ids("hello", ",", "world", "!"), fromVocab.encode("Hello, World!"));
