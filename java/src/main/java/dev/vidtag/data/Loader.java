@@ -30,7 +30,9 @@ import org.slf4j.LoggerFactory;
  * the worker's message and the worker's exception as its cause.
  *
  * <p>{@link #close()} stops the workers: queued work is skipped, a batch in progress is finished
- * and freed, and the threads are gone when it returns.
+ * and freed, and the threads are gone when it returns. The loader does not own its source (a
+ * split's feature store may serve several loaders): close the source after the loader, which is
+ * safe because no worker reads from it any more.
  */
 public final class Loader implements Iterable<Batch>, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Loader.class);
