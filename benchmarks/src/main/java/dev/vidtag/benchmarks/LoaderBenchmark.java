@@ -47,7 +47,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * batch 32, the reference's text rule (258 ids) with fixed padding, 14 of 32 stored frames of
  * 768 float16 values chosen uniformly, tokenization included. {@code epoch}: the whole loader
  * with its worker threads; {@code collate}: the collator alone on the calling thread, from
- * samples already read.
+ * samples already read; {@code encodeText}: the text rule alone (tokenization) on one thread.
  *
  * <p>The features come from memory, standing in for the split's zip_feats: switching to the zip
  * store is the one line marked in {@link #setUp()}.
@@ -76,13 +76,15 @@ public class LoaderBenchmark {
   private List<Sample> oneBatch;
   private int[] oneBatchIndices;
   private int epoch;
+  private List<VideoAnnotation> videos;
+  private final TextRule rule = TextRule.reference(MAX_TEXT);
 
   @Setup(Level.Trial)
   public void setUp() throws IOException {
     directory = Files.createTempDirectory("vidtag-loader-benchmark");
     tokenizer = BertTokenizer.fromVocabulary(chineseVocabulary(directory.resolve("vocab.txt")));
     SplittableRandom random = new SplittableRandom(1);
-    List<VideoAnnotation> videos = annotations(random);
+    videos = annotations(random);
     FrameFeatureSource features = new InMemoryFeatures(videos, random); // zip_feats: swap here
     VideoSampleSource source = new VideoSampleSource(videos, features,
         TextRule.reference(MAX_TEXT), tokenizer, CategoryMap.official(),
@@ -125,6 +127,16 @@ public class LoaderBenchmark {
     try (Batch batch = collator.collate(oneBatch, oneBatchIndices)) {
       return batch.frames().numel();
     }
+  }
+
+  @Benchmark
+  @OperationsPerInvocation(BATCH)
+  public long encodeText() {
+    long ids = 0;
+    for (int i = 0; i < BATCH; i++) {
+      ids += rule.encode(videos.get((epoch++ & 0xffff) % VIDEOS), tokenizer).length;
+    }
+    return ids;
   }
 
   /** The official baseline's evaluation sampling: every (n / 14)-th frame, the first 14. */

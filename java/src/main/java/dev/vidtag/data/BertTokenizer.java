@@ -1,6 +1,7 @@
 package dev.vidtag.data;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -104,7 +105,15 @@ public final class BertTokenizer implements AutoCloseable {
 
   /** The word-piece ids of a text, without {@code [CLS]} and {@code [SEP]}. */
   public int[] encode(String text) {
-    long[] ids = tokenizer.encode(text, false, false).getIds();
+    // Only the ids cross JNI: DJL's Encoding would also fetch the tokens as strings, the
+    // offsets, word ids and masks, which took most of the loader's time.
+    long encoding = TokenizersLibrary.LIB.encode(tokenizer.getHandle(), text, false);
+    long[] ids;
+    try {
+      ids = TokenizersLibrary.LIB.getTokenIds(encoding);
+    } finally {
+      TokenizersLibrary.LIB.deleteEncoding(encoding);
+    }
     int[] result = new int[ids.length];
     for (int i = 0; i < ids.length; i++) {
       result[i] = (int) ids[i];
