@@ -168,7 +168,7 @@ public final class Collator {
         : ScalarType.Float;
     Tensor raw = torch.zeros(new long[] {samples.size(), slots, dim}, new TensorOptions(stored));
     long rowBytes = (long) dim * type.bytes;
-    long total = samples.size() * slots * rowBytes;
+    long total = (long) samples.size() * slots * rowBytes;
     ByteBuffer target = new BytePointer(raw.data_ptr()).capacity(total).limit(total)
         .asByteBuffer();
     for (int i = 0; i < samples.size(); i++) {
