@@ -17,7 +17,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The tokenizer in a fresh JVM whose home directory is empty and read-only (as far as the user
  * running the tests is bound by permissions): it must tokenize, keep DJL offline, put DJL's
- * native library in VidTag's cache and leave the home directory untouched.
+ * native library in VidTag's cache and leave the home directory untouched. The probe records
+ * every URL connection the JVM attempts (through the default proxy selector, which each one
+ * consults); DJL 0.36's tokenizer path attempted none even without the offline settings, so that
+ * check guards against a future DJL, while the settings themselves are checked directly.
  */
 class TokenizerOfflineTest {
 
@@ -61,6 +64,7 @@ class TokenizerOfflineTest {
     assertEquals(Arrays.toString(expected), lines.get(0), stdout + stderr);
     assertEquals("offline=true", lines.get(1));
     assertEquals("tracking-opt-out=true", lines.get(2));
+    assertEquals("connections=[]", lines.get(3), "no network connection was attempted");
 
     try (Stream<Path> inCache = Files.walk(cache.resolve("djl"))) {
       assertTrue(inCache.anyMatch(p -> p.getFileName().toString().equals("libtokenizers.so")),
