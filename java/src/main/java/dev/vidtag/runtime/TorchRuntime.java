@@ -103,6 +103,19 @@ public final class TorchRuntime {
     return new Device(spec.toString());
   }
 
+  /**
+   * VidTag's cache directory: the one whose {@code javacpp/} folder LibTorch started with, else
+   * the default ({@link RuntimeOptions}). Other native components (the tokenizer's library) keep
+   * their files beside JavaCPP's, so that nothing is written to the home directory when VidTag's
+   * cache is elsewhere.
+   */
+  public static synchronized Path cacheRoot() {
+    if (info != null && info.cacheDirectory().getFileName().toString().equals("javacpp")) {
+      return info.cacheDirectory().getParent();
+    }
+    return defaultCacheDirectory(System.getenv());
+  }
+
   static Path configureCacheDirectory(Optional<Path> requested) {
     String configured = System.getProperty(JAVACPP_CACHE_PROPERTY);
     Path javacppCache;
