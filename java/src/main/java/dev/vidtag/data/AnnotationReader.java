@@ -196,8 +196,12 @@ public final class AnnotationReader implements Iterator<VideoAnnotation>, AutoCl
           "value too long or too deeply nested: " + e.getOriginalMessage(), e);
     } catch (JsonParseException e) {
       // Jackson reads a field's value together with its name: name the field it was reading
-      String field = item.field != null ? item.field : parser.currentName();
+      String field = item.field != null ? item.field : parser.getParsingContext().getCurrentName();
       String problem = e.getOriginalMessage();
+      if (problem.contains("end-of-input")) {
+        throw DataException.at(file, item.describe(), field,
+            "broken JSON: the file ends early (truncated?)", e);
+      }
       String kind = problem.contains("UTF-8") || problem.contains("UTF8")
           ? "invalid UTF-8: " : "broken JSON: ";
       throw DataException.at(file, item.describe(), field,

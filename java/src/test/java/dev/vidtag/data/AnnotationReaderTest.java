@@ -93,7 +93,7 @@ class AnnotationReaderTest {
     String good = String.format(GOOD_ITEM, "a");
     assertMentions(failure("[" + good + ", {\"id\": \"b\", \"title\": }]", true),
         "item 1 (id b)", "'title'", "broken JSON");
-    assertMentions(failure("[" + good + ", " + good.substring(0, 30), true),
+    assertMentions(failure("[" + good + ", " + String.format(GOOD_ITEM, "b").substring(0, 30), true),
         "item 1", "broken JSON");
     assertMentions(failure("[" + good, true), "item 1", "truncated");
     assertMentions(failure("{\"id\": \"a\"}", true), "expected one JSON array");
