@@ -1,7 +1,6 @@
 package dev.vidtag.data;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,7 +10,6 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
@@ -137,27 +135,7 @@ public final class ZipFeatureStore implements FrameFeatureSource {
   }
 
   private byte[] readMember(ZipEntry entry) {
-    long size = entry.getSize();
-    if (size < 0 || size > MAX_MEMBER_BYTES) {
-      throw DataException.at(file, entry.getName(), null, "member size " + size
-          + " is unknown or larger than " + MAX_MEMBER_BYTES + " bytes");
-    }
-    byte[] bytes;
-    try (InputStream in = zip.getInputStream(entry)) {
-      bytes = in.readNBytes((int) size);
-      if (bytes.length != size || in.read() != -1) {
-        throw DataException.at(file, entry.getName(), null, "member is corrupt: "
-            + bytes.length + " bytes where the directory says " + size);
-      }
-    } catch (IOException e) {
-      throw DataException.at(file, entry.getName(), null, "member is corrupt: " + e.getMessage(), e);
-    }
-    CRC32 crc = new CRC32();
-    crc.update(bytes);
-    if (entry.getCrc() != -1 && crc.getValue() != entry.getCrc()) {
-      throw DataException.at(file, entry.getName(), null, "member is corrupt (CRC mismatch)");
-    }
-    return bytes;
+    return ZipMembers.read(file, zip, entry, MAX_MEMBER_BYTES);
   }
 
   private int firstDim() {
@@ -171,6 +149,18 @@ public final class ZipFeatureStore implements FrameFeatureSource {
         .dim();
   }
 
+  /** The video ids of an archive (possibly empty), its member names checked. */
+  static Set<String> memberIds(Path file) {
+    try (ZipFile zip = new ZipFile(file.toFile())) {
+      return Set.copyOf(index(file, zip).keySet());
+    } catch (ZipException e) {
+      throw DataException.at(file, null, null, "not a zip archive, or a truncated one: "
+          + e.getMessage(), e);
+    } catch (IOException e) {
+      throw DataException.at(file, null, null, "cannot read: " + e.getMessage(), e);
+    }
+  }
+
   /**
    * Maps each video id to its member, refusing unsafe names; members in a sub-folder are
    * indexed by their base name, other files (not {@code .npy}) are ignored.
@@ -181,7 +171,7 @@ public final class ZipFeatureStore implements FrameFeatureSource {
     while (entries.hasMoreElements()) {
       ZipEntry entry = entries.nextElement();
       String name = entry.getName();
-      requireSafeName(file, name);
+      ZipMembers.requireSafeName(file, name);
       if (entry.isDirectory() || !name.endsWith(SUFFIX)) {
         continue;
       }
@@ -191,19 +181,6 @@ public final class ZipFeatureStore implements FrameFeatureSource {
       }
     }
     return members;
-  }
-
-  /** Refuses names that could point outside an extraction folder, whether or not we extract. */
-  static void requireSafeName(Path file, String name) {
-    boolean unsafe = name.isEmpty() || name.startsWith("/") || name.contains("\\")
-        || name.contains("\0") || (name.length() > 1 && name.charAt(1) == ':');
-    for (String part : name.split("/")) {
-      unsafe |= part.equals("..");
-    }
-    if (unsafe) {
-      throw DataException.at(file, null, "member name", "unsafe member name '" + name
-          + "' (absolute, '..' or backslash): refused");
-    }
   }
 
   private void closeQuietly() {
