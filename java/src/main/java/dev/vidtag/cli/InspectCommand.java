@@ -24,12 +24,16 @@ final class InspectCommand implements Callable<Integer> {
       description = "Head and tail classes shown (default: ${DEFAULT-VALUE}).")
   int classes;
 
+  @Option(names = "--decode-frames",
+      description = "Also decode every JPG frame through the pixel pipeline (slow on real data).")
+  boolean decodeFrames;
+
   @Override
   public Integer call() {
     if (!Files.isDirectory(data)) {
       throw new IllegalArgumentException("--data " + data + " is not a folder");
     }
-    DatasetInspector.print(DatasetInspector.inspect(data), spec.commandLine().getOut(), classes);
+    DatasetInspector.print(DatasetInspector.inspect(data, decodeFrames), spec.commandLine().getOut(), classes);
     return 0;
   }
 }

@@ -110,6 +110,57 @@ class SyntheticDatasetTest {
   }
 
   @Test
+  void jpgFramesFollowTheOfficialLayoutAndDecode() throws IOException {
+    Path out = dir.resolve("frames");
+    new SyntheticDataset(new Options(6, 0, 2, 8, FrameKind.JPG, 3)).write(out);
+    List<VideoAnnotation> labeled = AnnotationReader.readAll(out.resolve("annotations/labeled.json"), true);
+    FramePipeline pipeline = new FramePipeline();
+    try (ZipFeatureStore store = ZipFeatureStore.open(out.resolve("zip_feats/labeled.zip"),
+        ZipFeatureStore.MissingPolicy.EMPTY)) {
+      for (VideoAnnotation video : labeled) {
+        Path zip = out.resolve("zip_frames/labeled/" + video.id().substring(17) + "/" + video.id() + ".zip");
+        int frames = store.read(video.id()).frames();
+        assertEquals(frames > 0, Files.exists(zip), video.id());
+        if (frames > 0) {
+          List<byte[]> jpegs = FrameArchive.readJpegs(zip);
+          assertEquals(frames, jpegs.size());
+          float[] pixels = pipeline.decode(jpegs.get(0), zip, "0000.jpg");
+          assertEquals(FramePipeline.FRAME_FLOATS, pixels.length);
+        }
+      }
+    }
+    // the frames of a dataset are deterministic too
+    new SyntheticDataset(new Options(6, 0, 2, 8, FrameKind.JPG, 3)).write(dir.resolve("again"));
+    Map<String, byte[]> first = contents(out);
+    Map<String, byte[]> second = contents(dir.resolve("again"));
+    assertEquals(first.keySet(), second.keySet());
+    for (String file : first.keySet()) {
+      assertArrayEquals(first.get(file), second.get(file), file);
+    }
+  }
+
+  @Test
+  void inspectionFindsACorruptFrame() throws IOException {
+    Path out = dir.resolve("corrupt");
+    new SyntheticDataset(new Options(4, 0, 0, 8, FrameKind.JPG, 8)).write(out);
+    Path zip;
+    try (Stream<Path> walk = Files.walk(out.resolve("zip_frames"))) {
+      zip = walk.filter(p -> p.toString().endsWith(".zip")).sorted().findFirst().orElseThrow();
+    }
+    byte[] jpeg = FrameArchive.readJpegs(zip).get(1);
+    byte[] broken = jpeg.clone();
+    Arrays.fill(broken, 4, broken.length - 2, (byte) 0x55); // markers intact, content garbage
+    try (java.util.zip.ZipOutputStream rewritten = new java.util.zip.ZipOutputStream(Files.newOutputStream(zip))) {
+      SyntheticDataset.writeStored(rewritten, "0000.jpg", jpeg);
+      SyntheticDataset.writeStored(rewritten, "0001.jpg", broken);
+    }
+    // markers and CRCs are fine: only decoding finds it
+    assertTrue(DatasetInspector.inspect(out).get(0).jpegFrames() >= 2);
+    DataException e = assertThrows(DataException.class, () -> DatasetInspector.inspect(out, true));
+    assertTrue(e.getMessage().startsWith(zip + ": item frame 1: corrupt JPEG"), e.getMessage());
+  }
+
+  @Test
   void refusesToOverwriteAnything() throws IOException {
     Path out = dir.resolve("taken");
     Files.createDirectories(out);
