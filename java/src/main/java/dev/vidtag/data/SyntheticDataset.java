@@ -108,6 +108,14 @@ public final class SyntheticDataset {
 
   /** Generates the dataset into {@code out}, which must not exist or be an empty folder. */
   public Summary write(Path out) {
+    return write(out, null);
+  }
+
+  /**
+   * As {@link #write(Path)}, with {@code weights} adding the tiny BERT's initial weights to
+   * {@code text-model/} (e.g. a {@code model.safetensors} writer); null writes none.
+   */
+  public Summary write(Path out, TinyBertDirectory.WeightsWriter weights) {
     long start = System.nanoTime();
     try {
       if (Files.exists(out) && (!Files.isDirectory(out) || !isEmpty(out))) {
@@ -122,7 +130,7 @@ public final class SyntheticDataset {
       for (int s = 0; s < SPLITS.size(); s++) {
         withoutFrames += writeSplit(partial, s, counts[s]);
       }
-      TinyBertDirectory.small().write(partial.resolve("text-model"), text.characters(), null,
+      TinyBertDirectory.small().write(partial.resolve("text-model"), text.characters(), weights,
           options.seed());
       if (Files.exists(out)) {
         Files.delete(out);

@@ -18,7 +18,10 @@ import javax.imageio.ImageIO;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.PointerScope;
+import dev.vidtag.runtime.TorchRuntime;
 import org.bytedeco.opencv.opencv_core.Mat;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -183,6 +186,32 @@ class FramePipelineTest {
           Arrays.copyOfRange(both, FramePipeline.FRAME_FLOATS, both.length));
       assertThrows(IllegalArgumentException.class,
           () -> pipeline.decode(first, batch, FramePipeline.FRAME_FLOATS + 1, FILE, "c"));
+    }
+  }
+
+  @Test
+  void decodesStraightIntoATensorsStorage() throws IOException {
+    TorchRuntime.initialize();
+    byte[] first = FrameImages.jpeg(7, 0, new java.util.SplittableRandom(4));
+    byte[] second = FrameImages.jpeg(90, 3, new java.util.SplittableRandom(5));
+    FramePipeline pipeline = new FramePipeline();
+    try (PointerScope scope = new PointerScope()) {
+      Tensor frames = torch.empty(2, 3, FramePipeline.CROP, FramePipeline.CROP);
+      FloatPointer storage = frames.data_ptr_float();
+      pipeline.decode(first, storage, 0, FILE, "0000.jpg");
+      pipeline.decode(second, storage, FramePipeline.FRAME_FLOATS, FILE, "0001.jpg");
+      float[] values = new float[2 * FramePipeline.FRAME_FLOATS];
+      frames.data_ptr_float().get(values);
+      assertArrayEquals(pipeline.decode(first, FILE, "0000.jpg"), Arrays.copyOf(values, FramePipeline.FRAME_FLOATS));
+      assertArrayEquals(pipeline.decode(second, FILE, "0001.jpg"),
+          Arrays.copyOfRange(values, FramePipeline.FRAME_FLOATS, values.length));
+      // channel 0 of frame 1 is red: its mean is that of the tensor slice LibTorch sees
+      double red = frames.select(0, 1).select(0, 0).mean().item_double();
+      double expected = 0;
+      for (int i = 0; i < FramePipeline.CROP * FramePipeline.CROP; i++) {
+        expected += values[FramePipeline.FRAME_FLOATS + i];
+      }
+      assertEquals(expected / (FramePipeline.CROP * FramePipeline.CROP), red, 1e-4);
     }
   }
 
