@@ -9,8 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.vidtag.data.SyntheticDataset.FrameKind;
 import dev.vidtag.data.SyntheticDataset.Options;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -331,9 +329,5 @@ class SyntheticDatasetTest {
       }
     }
     return best;
-  }
-
-  static float halfToFloat(ByteBuffer data, int i) {
-    return Float16.toFloat(data.order(ByteOrder.LITTLE_ENDIAN).getShort(i * 2));
   }
 }
