@@ -1,0 +1,54 @@
+package dev.vidtag.data;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+
+/** Reading zip members whole, with the checks every archive of a dataset needs. */
+final class ZipMembers {
+  private ZipMembers() {}
+
+  /**
+   * The bytes of a member, refusing members larger than {@code maxBytes} (a zip bomb or a
+   * mislabelled file) and members whose CRC does not match (a corrupt archive).
+   */
+  static byte[] read(Path file, ZipFile zip, ZipEntry entry, long maxBytes) {
+    long size = entry.getSize();
+    if (size < 0 || size > maxBytes) {
+      throw DataException.at(file, entry.getName(), null, "member size " + size
+          + " is unknown or larger than " + maxBytes + " bytes");
+    }
+    byte[] bytes;
+    try (InputStream in = zip.getInputStream(entry)) {
+      bytes = in.readNBytes((int) size);
+      if (bytes.length != size || in.read() != -1) {
+        throw DataException.at(file, entry.getName(), null, "member is corrupt: "
+            + bytes.length + " bytes where the directory says " + size);
+      }
+    } catch (IOException e) {
+      throw DataException.at(file, entry.getName(), null, "member is corrupt: " + e.getMessage(), e);
+    }
+    CRC32 crc = new CRC32();
+    crc.update(bytes);
+    if (entry.getCrc() != -1 && crc.getValue() != entry.getCrc()) {
+      throw DataException.at(file, entry.getName(), null, "member is corrupt (CRC mismatch)");
+    }
+    return bytes;
+  }
+
+  /** Refuses names that could point outside an extraction folder, whether or not we extract. */
+  static void requireSafeName(Path file, String name) {
+    boolean unsafe = name.isEmpty() || name.startsWith("/") || name.contains("\\")
+        || name.contains("\0") || (name.length() > 1 && name.charAt(1) == ':');
+    for (String part : name.split("/")) {
+      unsafe |= part.equals("..");
+    }
+    if (unsafe) {
+      throw DataException.at(file, null, "member name", "unsafe member name '" + name
+          + "' (absolute, '..' or backslash): refused");
+    }
+  }
+}

@@ -1,0 +1,69 @@
+package dev.vidtag.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vidtag.cli.VidTagCommandLineTest.Output;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SynthInspectCommandTest {
+  @TempDir Path dir;
+
+  private Path synth(String name) {
+    Path out = dir.resolve(name);
+    Output output = VidTagCommandLineTest.run("synth", "--out", out.toString(), "--labeled", "100",
+        "--unlabeled", "30", "--test", "20", "--feature-dim", "32", "--seed", "4");
+    assertEquals(0, output.exitCode(), output.err());
+    assertTrue(output.out().contains("100 labeled, 30 unlabeled, 20 test_a videos"), output.out());
+    return out;
+  }
+
+  @Test
+  void inspectReportsWhatSynthWrote() {
+    Path data = synth("data");
+    Output output = VidTagCommandLineTest.run("inspect", "--data", data.toString(), "--classes", "3");
+    assertEquals(0, output.exitCode(), output.err());
+    String report = output.out();
+    assertTrue(report.matches("(?s).*labeled\\s+100\\s+100 zip_feats \\(dim 32\\).*"), report);
+    assertTrue(report.matches("(?s).*unlabeled\\s+30\\s+0 zip_feats.*"), report);
+    assertTrue(report.contains("classes of labeled:"), report);
+    assertTrue(report.contains("text length in characters"), report);
+    assertTrue(report.contains("no frames"), report);
+  }
+
+  @Test
+  void malformedInputFailsWithFileItemAndField() throws IOException {
+    Path data = synth("bad-category");
+    Path labeled = data.resolve("annotations/labeled.json");
+    String json = Files.readString(labeled);
+    int at = json.indexOf("\"category_id\":\"", json.indexOf("\"category_id\"") + 1);
+    Files.writeString(labeled, json.substring(0, at) + "\"category_id\":\"9999\""
+        + json.substring(at + "\"category_id\":\"0000\"".length()));
+    Output output = VidTagCommandLineTest.run("inspect", "--data", data.toString());
+    assertEquals(1, output.exitCode());
+    assertTrue(output.err().contains(labeled + ": item 1 (id "), output.err());
+    assertTrue(output.err().contains("field 'category_id': unknown category '9999'"), output.err());
+
+    Path truncated = synth("truncated");
+    Path zip = truncated.resolve("zip_feats/test_a.zip");
+    byte[] bytes = Files.readAllBytes(zip);
+    Files.write(zip, Arrays.copyOf(bytes, bytes.length / 2));
+    output = VidTagCommandLineTest.run("inspect", "--data", truncated.toString());
+    assertEquals(1, output.exitCode());
+    assertTrue(output.err().contains(zip + ": not a zip archive, or a truncated one"), output.err());
+  }
+
+  @Test
+  void badArgumentsAreUsageErrors() {
+    Output output = VidTagCommandLineTest.run("synth", "--out", dir.resolve("x").toString(), "--frames", "gif");
+    assertEquals(2, output.exitCode());
+    assertTrue(output.err().contains("--frames must be npy or jpg"), output.err());
+    output = VidTagCommandLineTest.run("inspect", "--data", dir.resolve("absent").toString());
+    assertEquals(2, output.exitCode());
+  }
+}
