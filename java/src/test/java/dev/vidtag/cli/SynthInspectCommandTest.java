@@ -3,7 +3,7 @@ package dev.vidtag.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vidtag.cli.VidTagCommandLineTest.Output;
+import dev.vidtag.cli.CommandLineRunner.Output;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,7 +16,7 @@ class SynthInspectCommandTest {
 
   private Path synth(String name) {
     Path out = dir.resolve(name);
-    Output output = VidTagCommandLineTest.run("synth", "--out", out.toString(), "--labeled", "100",
+    Output output = CommandLineRunner.run("synth", "--out", out.toString(), "--labeled", "100",
         "--unlabeled", "30", "--test", "20", "--feature-dim", "32", "--seed", "4");
     assertEquals(0, output.exitCode(), output.err());
     assertTrue(output.out().contains("100 labeled, 30 unlabeled, 20 test_a videos"), output.out());
@@ -26,7 +26,7 @@ class SynthInspectCommandTest {
   @Test
   void inspectReportsWhatSynthWrote() {
     Path data = synth("data");
-    Output output = VidTagCommandLineTest.run("inspect", "--data", data.toString(), "--classes", "3");
+    Output output = CommandLineRunner.run("inspect", "--data", data.toString(), "--classes", "3");
     assertEquals(0, output.exitCode(), output.err());
     String report = output.out();
     assertTrue(report.matches("(?s).*labeled\\s+100\\s+100 zip_feats \\(dim 32\\).*"), report);
@@ -44,7 +44,7 @@ class SynthInspectCommandTest {
     int at = json.indexOf("\"category_id\":\"", json.indexOf("\"category_id\"") + 1);
     Files.writeString(labeled, json.substring(0, at) + "\"category_id\":\"9999\""
         + json.substring(at + "\"category_id\":\"0000\"".length()));
-    Output output = VidTagCommandLineTest.run("inspect", "--data", data.toString());
+    Output output = CommandLineRunner.run("inspect", "--data", data.toString());
     assertEquals(1, output.exitCode());
     assertTrue(output.err().contains(labeled + ": item 1 (id "), output.err());
     assertTrue(output.err().contains("field 'category_id': unknown category '9999'"), output.err());
@@ -53,17 +53,17 @@ class SynthInspectCommandTest {
     Path zip = truncated.resolve("zip_feats/test_a.zip");
     byte[] bytes = Files.readAllBytes(zip);
     Files.write(zip, Arrays.copyOf(bytes, bytes.length / 2));
-    output = VidTagCommandLineTest.run("inspect", "--data", truncated.toString());
+    output = CommandLineRunner.run("inspect", "--data", truncated.toString());
     assertEquals(1, output.exitCode());
     assertTrue(output.err().contains(zip + ": not a zip archive, or a truncated one"), output.err());
   }
 
   @Test
   void badArgumentsAreUsageErrors() {
-    Output output = VidTagCommandLineTest.run("synth", "--out", dir.resolve("x").toString(), "--frames", "gif");
+    Output output = CommandLineRunner.run("synth", "--out", dir.resolve("x").toString(), "--frames", "gif");
     assertEquals(2, output.exitCode());
     assertTrue(output.err().contains("--frames must be npy or jpg"), output.err());
-    output = VidTagCommandLineTest.run("inspect", "--data", dir.resolve("absent").toString());
+    output = CommandLineRunner.run("inspect", "--data", dir.resolve("absent").toString());
     assertEquals(2, output.exitCode());
   }
 }
