@@ -6,27 +6,27 @@ import dev.vidtag.data.BertTokenizer;
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.Collator;
 import dev.vidtag.data.FrameFeatureSource;
-import dev.vidtag.data.FrameFeatures;
 import dev.vidtag.data.Loader;
+import dev.vidtag.data.NpyWriter;
 import dev.vidtag.data.OcrText;
 import dev.vidtag.data.Sample;
 import dev.vidtag.data.TextRule;
 import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.data.VideoSampleSource;
+import dev.vidtag.data.ZipFeatureStore;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -49,8 +49,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * with its worker threads; {@code collate}: the collator alone on the calling thread, from
  * samples already read; {@code encodeText}: the text rule alone (tokenization) on one thread.
  *
- * <p>The features come from memory, standing in for the split's zip_feats: switching to the zip
- * store is the one line marked in {@link #setUp()}.
+ * <p>The features are read from a zip_feats archive written in the official layout (one float16
+ * {@code <id>.npy} per video) through {@link ZipFeatureStore}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -70,6 +70,7 @@ public class LoaderBenchmark {
   public int workers;
 
   private Path directory;
+  private FrameFeatureSource features;
   private BertTokenizer tokenizer;
   private Loader loader;
   private Collator collator;
@@ -85,7 +86,8 @@ public class LoaderBenchmark {
     tokenizer = BertTokenizer.fromVocabulary(chineseVocabulary(directory.resolve("vocab.txt")));
     SplittableRandom random = new SplittableRandom(1);
     videos = annotations(random);
-    FrameFeatureSource features = new InMemoryFeatures(videos, random); // zip_feats: swap here
+    features = ZipFeatureStore.open(writeFeatureZip(directory.resolve("labeled.zip"), videos, random),
+        ZipFeatureStore.MissingPolicy.ERROR);
     VideoSampleSource source = new VideoSampleSource(videos, features,
         TextRule.reference(MAX_TEXT), tokenizer, CategoryMap.official(),
         LoaderBenchmark::uniformFrames);
@@ -102,6 +104,7 @@ public class LoaderBenchmark {
   @TearDown(Level.Trial)
   public void tearDown() throws IOException {
     loader.close();
+    features.close();
     tokenizer.close();
     try (var files = Files.walk(directory)) {
       files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
@@ -192,34 +195,30 @@ public class LoaderBenchmark {
     return text.toString();
   }
 
-  /** Every video's 32 frames of float16 features, read once, as a zip store would return them. */
-  static final class InMemoryFeatures implements FrameFeatureSource {
-    private final Map<String, FrameFeatures> stored = new HashMap<>();
-
-    InMemoryFeatures(List<VideoAnnotation> videos, SplittableRandom random) {
+  /**
+   * A zip_feats archive as the official data ships it: one {@code <id>.npy} member of 32 x 768
+   * float16 values per video, stored uncompressed.
+   */
+  static Path writeFeatureZip(Path file, List<VideoAnnotation> videos, SplittableRandom random)
+      throws IOException {
+    float[] values = new float[STORED_FRAMES * DIM];
+    try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(file))) {
       for (VideoAnnotation video : videos) {
-        ByteBuffer data = ByteBuffer.allocateDirect(STORED_FRAMES * DIM * 2)
-            .order(ByteOrder.LITTLE_ENDIAN);
-        while (data.hasRemaining()) {
-          data.putShort((short) (0x3000 + random.nextInt(0x0C00))); // halves in [0.125, 1)
+        for (int i = 0; i < values.length; i++) {
+          values[i] = 0.125f + 0.875f * (float) random.nextDouble();
         }
-        data.flip();
-        stored.put(video.id(), new FrameFeatures(data, FrameFeatures.ElementType.FLOAT16,
-            STORED_FRAMES, DIM));
+        byte[] npy = NpyWriter.float16(values, STORED_FRAMES, DIM);
+        ZipEntry entry = new ZipEntry(video.id() + ".npy");
+        entry.setMethod(ZipEntry.STORED);
+        entry.setSize(npy.length);
+        CRC32 crc = new CRC32();
+        crc.update(npy);
+        entry.setCrc(crc.getValue());
+        zip.putNextEntry(entry);
+        zip.write(npy);
+        zip.closeEntry();
       }
     }
-
-    @Override
-    public int dim() {
-      return DIM;
-    }
-
-    @Override
-    public FrameFeatures read(String videoId) {
-      return stored.get(videoId);
-    }
-
-    @Override
-    public void close() {}
+    return file;
   }
 }
