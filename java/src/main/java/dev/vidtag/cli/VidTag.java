@@ -13,7 +13,8 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = VidTag.VersionProvider.class,
     description = "Trains and serves multimodal short-video classifiers on LibTorch.",
-    subcommands = {DemoCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {DemoCommand.class, DoctorCommand.class, ImportCommand.class,
+        CommandLine.HelpCommand.class})
 public final class VidTag implements Runnable {
   @Spec CommandSpec spec;
 
