@@ -1,6 +1,7 @@
 package dev.vidtag.model;
 
 import dev.vidtag.model.weights.WeightFiles;
+import dev.vidtag.model.weights.WeightFormatException;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.function.Function;
@@ -56,7 +57,7 @@ public final class ReferenceCheckpoint {
   private static long[] require(Map<String, long[]> shapes, Path file, String name) {
     long[] shape = shapes.get(name);
     if (shape == null || shape.length != 2) {
-      throw dev.vidtag.model.weights.WeightFormatException.of(file, name,
+      throw WeightFormatException.of(file, name,
           "missing or not a matrix: is this a checkpoint of that architecture?");
     }
     return shape;

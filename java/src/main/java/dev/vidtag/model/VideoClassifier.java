@@ -3,6 +3,7 @@ package dev.vidtag.model;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -58,13 +59,13 @@ public abstract class VideoClassifier extends Module {
   /** Mean of hidden [B, L, H] over every position, or over those where keep [B, L] is set. */
   protected Tensor pool(Tensor hidden, Tensor keep) {
     if (config.pooling() == Pooling.MEAN_ALL) {
-      return hidden.mean(new long[] {1}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
+      return hidden.mean(new long[] {1}, false, new ScalarTypeOptional());
     }
     Tensor weights = keep.to(hidden.scalar_type()).unsqueeze(2);
     Tensor sum = hidden.mul(weights).sum(new long[] {1}, false,
-        new org.bytedeco.pytorch.ScalarTypeOptional());
+        new ScalarTypeOptional());
     // a video with no real position pools to zeros rather than 0/0
-    Tensor count = weights.sum(new long[] {1}, false, new org.bytedeco.pytorch.ScalarTypeOptional())
+    Tensor count = weights.sum(new long[] {1}, false, new ScalarTypeOptional())
         .clamp_min(new Scalar(1.0));
     return sum.div(count);
   }

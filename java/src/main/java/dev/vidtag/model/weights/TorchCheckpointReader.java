@@ -15,7 +15,10 @@ import java.util.Map;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
@@ -168,7 +171,7 @@ public final class TorchCheckpointReader {
       throw WeightFormatException.of(file, null, "tensor view runs past the end of storage "
           + ref.key() + " (" + ref.numel() + " elements)");
     }
-    return torch.as_strided(storage(ref), sizes, strides, new org.bytedeco.pytorch.LongOptional(offset));
+    return torch.as_strided(storage(ref), sizes, strides, new LongOptional(offset));
   }
 
   private long[] longs(Tuple t) {
@@ -198,8 +201,8 @@ public final class TorchCheckpointReader {
       throw WeightFormatException.of(file, null, "storage " + name + " holds " + entry.getSize()
           + " bytes, " + bytes + " expected");
     }
-    Tensor raw = torch.empty(new long[] {bytes}, new org.bytedeco.pytorch.TensorOptions(ScalarType.Byte),
-        new org.bytedeco.pytorch.MemoryFormatOptional());
+    Tensor raw = torch.empty(new long[] {bytes}, new TensorOptions(ScalarType.Byte),
+        new MemoryFormatOptional());
     BytePointer target = new BytePointer(raw.data_ptr()).capacity(bytes);
     byte[] chunk = new byte[(int) Math.min(CHUNK, Math.max(bytes, 1))];
     try (InputStream in = zip.getInputStream(entry)) {

@@ -88,7 +88,7 @@ class TorchCheckpointReaderTest {
   }
 
   @Test
-  void refusesBuiltinsEvenInsideATensorRebuild() throws IOException {
+  void refusesBuiltinsEval() throws IOException {
     byte[] pickle = concat(new byte[] {(byte) 0x80, 2}, ascii("cbuiltins\neval\n)R."));
     Path file = zip("archive/data.pkl", pickle);
     WeightFormatException e = assertThrows(WeightFormatException.class,
