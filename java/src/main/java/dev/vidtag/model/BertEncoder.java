@@ -9,11 +9,13 @@ import org.bytedeco.pytorch.Tensor;
 /** {@code encoder}: the stack {@code layer.<i>}. */
 final class BertEncoder extends Module {
   // ModuleListImpl gives the names layer.0, layer.1...; get(i) returns a base wrapper, so the
-  // Java objects are kept here
+  // Java objects are kept here. Every module created from Java must stay reachable from Java:
+  // LibTorch calls back into it (train/eval), and a collected peer fails those calls.
+  private final ModuleListImpl list;
   private final List<BertLayer> layers = new ArrayList<>();
 
   BertEncoder(BertConfig config) {
-    ModuleListImpl list = register_module("layer", new ModuleListImpl());
+    list = register_module("layer", new ModuleListImpl());
     for (int i = 0; i < config.numHiddenLayers(); i++) {
       BertLayer layer = new BertLayer(config);
       list.push_back(layer);

@@ -14,6 +14,7 @@ public final class BertModel extends Module {
   private final BertConfig config;
   private final BertEmbeddings embeddings;
   private final BertEncoder encoder;
+  private final Module pooler; // kept reachable: LibTorch calls back into Java modules
   private final LinearImpl poolerDense;
 
   public BertModel(BertConfig config, boolean withPooler) {
@@ -21,10 +22,11 @@ public final class BertModel extends Module {
     embeddings = register_module("embeddings", new BertEmbeddings(config));
     encoder = register_module("encoder", new BertEncoder(config));
     if (withPooler) {
-      Module pooler = register_module("pooler", new Module());
+      pooler = register_module("pooler", new Module());
       poolerDense = pooler.register_module("dense",
           new LinearImpl(config.hiddenSize(), config.hiddenSize()));
     } else {
+      pooler = null;
       poolerDense = null;
     }
   }

@@ -16,17 +16,20 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  */
 public final class DoubleStreamModel extends VideoClassifier {
   private final LinearImpl visualEncoder;
+  // containers kept reachable: LibTorch calls back into modules created from Java (train/eval)
+  private final Module decoder;
+  private final ModuleListImpl decoderLayerList;
   private final List<TransformerDecoderLayer> decoderLayers = new ArrayList<>();
 
   DoubleStreamModel(ModelConfig config) {
     super(config, true);
     int hidden = config.textEncoder().hiddenSize();
     visualEncoder = register_module("visual_encoder", new LinearImpl(config.frameDim(), hidden));
-    Module decoder = register_module("multi_head_decoder", new Module());
-    ModuleListImpl layers = decoder.register_module("layers", new ModuleListImpl());
+    decoder = register_module("multi_head_decoder", new Module());
+    decoderLayerList = decoder.register_module("layers", new ModuleListImpl());
     for (int i = 0; i < config.decoder().numLayers(); i++) {
       TransformerDecoderLayer layer = new TransformerDecoderLayer(hidden, config.decoder());
-      layers.push_back(layer);
+      decoderLayerList.push_back(layer);
       decoderLayers.add(layer);
     }
     classifier = register_module("classifier", new LinearImpl(hidden, config.numClasses()));

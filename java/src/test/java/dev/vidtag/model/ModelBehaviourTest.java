@@ -9,9 +9,11 @@ import dev.vidtag.model.weights.StateDicts;
 import dev.vidtag.runtime.TorchRuntime;
 import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.BeforeAll;
@@ -41,6 +43,27 @@ class ModelBehaviourTest {
     assertEquals(0f, bias.flatten(0, -1).select(0, 0).item_float());
     assertEquals(-10000f, bias.flatten(0, -1).select(0, 1).item_float());
     assertEquals(0f, bias.flatten(0, -1).select(0, 2).item_float());
+  }
+
+  /**
+   * The defined behaviour when every key is padding: each key gets the same bias, so attention
+   * is the unmasked attention over all keys (where a boolean mask would give NaN), up to the
+   * rounding of scores near -10000 in fp32 (ulp 2^-10, about 1e-3).
+   */
+  @Test
+  void aQueryWhoseKeysAreAllPaddingAttendsAsIfUnmasked() {
+    try (PointerScope scope = new PointerScope()) {
+      Tensor q = torch.randn(2, 3, 4, 8);
+      Tensor kv = torch.randn(2, 3, 5, 8);
+      Tensor noKeys = torch.zeros(2, 5).to(ScalarType.Bool);
+      Tensor masked = torch.scaled_dot_product_attention(q, kv, kv, new TensorOptional(
+          AttentionMasks.keyPaddingBias(noKeys, ScalarType.Float)), 0.0, false,
+          new DoubleOptional(), false);
+      Tensor unmasked = torch.scaled_dot_product_attention(q, kv, kv);
+      assertTrue(torch.isfinite(masked).all().item_bool());
+      double error = Fixtures.relativeError(masked, unmasked);
+      assertTrue(error < 5e-3, "relative error " + error);
+    }
   }
 
   @ParameterizedTest(name = "{0} {1}")
@@ -91,6 +114,21 @@ class ModelBehaviourTest {
       Tensor changed = model.forward(new ModelInputs(io.get("text_ids").add(new Scalar(1)),
           io.get("text_mask"), frames, io.get("frame_mask"))).logits();
       assertTrue(Fixtures.relativeError(changed, before) > 1e-3);
+    }
+  }
+
+  /** LibTorch calls back into Java modules on train/eval: none of them may have been collected. */
+  @Test
+  void trainAndEvalWorkAfterGarbageCollection() {
+    for (Architecture arch : Architecture.values()) {
+      VideoClassifier model = VideoClassifier.create(Fixtures.tinyConfig(arch,
+          Pooling.MEAN_MASKED));
+      for (int i = 0; i < 3; i++) {
+        System.gc();
+        model.train(true);
+        model.eval();
+      }
+      assertFalse(model.is_training());
     }
   }
 

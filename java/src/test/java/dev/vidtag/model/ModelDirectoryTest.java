@@ -86,6 +86,22 @@ class ModelDirectoryTest {
   }
 
   @Test
+  void importRejectsBadArgumentsAsUsageErrors() {
+    String bin = Fixtures.file("single.bin").toString();
+    String text = Fixtures.file("hf-bert-bin").toString();
+    String out = temp.resolve("unused").toString();
+    assertEquals(2, VidTag.execute("import", "--state-dict", bin, "--arch", "triple",
+        "--text-model", text, "--out", out));
+    assertEquals(2, VidTag.execute("import", "--state-dict", bin, "--arch", "single",
+        "--text-model", text, "--out", out, "--pooling", "max"));
+    assertEquals(2, VidTag.execute("import", "--state-dict", bin + ".absent", "--arch",
+        "single", "--text-model", text, "--out", out));
+    // a single-stream checkpoint is not a double-stream one
+    assertEquals(1, VidTag.execute("import", "--state-dict", bin, "--arch", "double",
+        "--text-model", text, "--out", out));
+  }
+
+  @Test
   void shapeMismatchNamesTheTensor() {
     Path dir = temp.resolve("mismatch");
     VideoClassifier model = ModelParityTest.loadFixtureModel(Architecture.SINGLE,
