@@ -12,7 +12,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -190,8 +189,7 @@ public final class SafetensorsFile implements AutoCloseable {
       long dataStart = 8 + headerLength;
       Map<String, String> metadata = new LinkedHashMap<>();
       List<Entry> list = new ArrayList<>();
-      for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-        Map.Entry<String, JsonNode> field = it.next();
+      for (Map.Entry<String, JsonNode> field : root.properties()) {
         if (field.getKey().equals("__metadata__")) {
           readMetadata(path, field.getValue(), metadata);
         } else {
@@ -214,8 +212,7 @@ public final class SafetensorsFile implements AutoCloseable {
     if (!node.isObject()) {
       throw WeightFormatException.of(path, null, "__metadata__ is not an object of strings");
     }
-    for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> f = it.next();
+    for (Map.Entry<String, JsonNode> f : node.properties()) {
       if (!f.getValue().isTextual()) {
         throw WeightFormatException.of(path, null, "__metadata__." + f.getKey()
             + " is not a string");

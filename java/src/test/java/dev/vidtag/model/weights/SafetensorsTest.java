@@ -16,7 +16,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.pytorch.Scalar;
@@ -78,11 +77,10 @@ class SafetensorsTest {
         new String(bytes, 8, (int) headerLength, StandardCharsets.UTF_8).trim());
     assertEquals("pt", header.get("__metadata__").get("format").asText());
     long expectedBegin = 0;
-    long[] sizes = {4, 8, 2, 2, 4}; // decreasing element size then name: b, a, e, c, d
+    // decreasing element size, then name
     String[] order = {"b.long", "a.float", "e.empty", "c.half", "d.bfloat16"};
     Map<String, JsonNode> byBegin = new LinkedHashMap<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
+    for (Map.Entry<String, JsonNode> e : header.properties()) {
       if (!e.getKey().equals("__metadata__")) {
         byBegin.put(e.getKey(), e.getValue());
       }
@@ -98,7 +96,6 @@ class SafetensorsTest {
       expectedBegin = end;
     }
     assertEquals(bytes.length - 8 - headerLength, expectedBegin, "tensors tile the data");
-    assertEquals(sizes.length, order.length);
   }
 
   @Test
