@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
@@ -70,7 +71,8 @@ public final class SafetensorsWriter {
     ObjectNode root = MAPPER.createObjectNode();
     if (metadata != null && !metadata.isEmpty()) {
       ObjectNode meta = root.putObject("__metadata__");
-      metadata.forEach(meta::put);
+      // sorted, so that the same tensors and metadata always give the same bytes
+      new TreeMap<>(metadata).forEach(meta::put);
     }
     long offset = 0;
     for (Map.Entry<String, Tensor> e : order) {
