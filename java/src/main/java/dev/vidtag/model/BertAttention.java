@@ -1,0 +1,19 @@
+package dev.vidtag.model;
+
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+
+/** {@code attention}: self-attention ({@code self}) and its residual output ({@code output}). */
+final class BertAttention extends Module {
+  private final BertSelfAttention self;
+  private final BertResidualOutput output;
+
+  BertAttention(BertConfig config) {
+    self = register_module("self", new BertSelfAttention(config));
+    output = register_module("output", new BertResidualOutput(config, config.hiddenSize()));
+  }
+
+  Tensor forward(Tensor x, Tensor bias) {
+    return output.forward(self.forward(x, bias), x);
+  }
+}

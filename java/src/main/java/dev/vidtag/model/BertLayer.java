@@ -1,0 +1,38 @@
+package dev.vidtag.model;
+
+import org.bytedeco.pytorch.LinearImpl;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/** {@code encoder.layer.<i>}: attention, then the GELU (erf) feed-forward block, post-LN. */
+final class BertLayer extends Module {
+  private final BertAttention attention;
+  private final Intermediate intermediate;
+  private final BertResidualOutput output;
+
+  BertLayer(BertConfig config) {
+    attention = register_module("attention", new BertAttention(config));
+    intermediate = register_module("intermediate", new Intermediate(config));
+    output = register_module("output", new BertResidualOutput(config, config.intermediateSize()));
+  }
+
+  Tensor forward(Tensor x, Tensor bias) {
+    Tensor attended = attention.forward(x, bias);
+    return output.forward(intermediate.forward(attended), attended);
+  }
+
+  /** {@code intermediate.dense} followed by the exact GELU. */
+  static final class Intermediate extends Module {
+    private final LinearImpl dense;
+
+    Intermediate(BertConfig config) {
+      dense = register_module("dense",
+          new LinearImpl(config.hiddenSize(), config.intermediateSize()));
+    }
+
+    Tensor forward(Tensor x) {
+      return torch.gelu(dense.forward(x));
+    }
+  }
+}

@@ -1,0 +1,64 @@
+package dev.vidtag.model;
+
+import org.bytedeco.pytorch.LinearImpl;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The BERT encoder as Hugging Face's {@code BertModel} computes it, with its parameter names:
+ * {@code embeddings.*}, {@code encoder.layer.<i>.*}, and {@code pooler.dense.*} when built with a
+ * pooler.
+ */
+public final class BertModel extends Module {
+  private final BertConfig config;
+  private final BertEmbeddings embeddings;
+  private final BertEncoder encoder;
+  private final Module pooler; // kept reachable: LibTorch calls back into Java modules
+  private final LinearImpl poolerDense;
+
+  public BertModel(BertConfig config, boolean withPooler) {
+    this.config = config;
+    embeddings = register_module("embeddings", new BertEmbeddings(config));
+    encoder = register_module("encoder", new BertEncoder(config));
+    if (withPooler) {
+      pooler = register_module("pooler", new Module());
+      poolerDense = pooler.register_module("dense",
+          new LinearImpl(config.hiddenSize(), config.hiddenSize()));
+    } else {
+      pooler = null;
+      poolerDense = null;
+    }
+  }
+
+  public BertConfig config() {
+    return config;
+  }
+
+  public BertEmbeddings embeddings() {
+    return embeddings;
+  }
+
+  public boolean hasPooler() {
+    return poolerDense != null;
+  }
+
+  /** Token ids [B, L] and their mask [B, L] (bool or 0/1) to the last hidden states [B, L, H]. */
+  public Tensor forward(Tensor ids, Tensor keepMask) {
+    Tensor embedded = embeddings.embedIds(ids);
+    return encode(embedded, AttentionMasks.keyPaddingBias(keepMask, embedded.scalar_type()));
+  }
+
+  /** The layers alone, over embedded inputs with an additive key bias [B, 1, 1, L]. */
+  public Tensor encode(Tensor embedded, Tensor keyBias) {
+    return encoder.forward(embedded, keyBias);
+  }
+
+  /** tanh(dense(hidden[:, 0])), as Hugging Face's pooler. */
+  public Tensor pool(Tensor hidden) {
+    if (poolerDense == null) {
+      throw new IllegalStateException("this encoder was built without a pooler");
+    }
+    return torch.tanh(poolerDense.forward(hidden.select(1, 0)));
+  }
+}

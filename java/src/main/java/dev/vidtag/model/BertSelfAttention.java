@@ -1,0 +1,36 @@
+package dev.vidtag.model;
+
+import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.LinearImpl;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
+
+/** {@code attention.self}: query, key, value projections and scaled dot-product attention. */
+final class BertSelfAttention extends Module {
+  private final LinearImpl query;
+  private final LinearImpl key;
+  private final LinearImpl value;
+  private final int heads;
+  private final double dropout;
+
+  BertSelfAttention(BertConfig config) {
+    int h = config.hiddenSize();
+    query = register_module("query", new LinearImpl(h, h));
+    key = register_module("key", new LinearImpl(h, h));
+    value = register_module("value", new LinearImpl(h, h));
+    heads = config.numAttentionHeads();
+    dropout = config.attentionProbsDropoutProb();
+  }
+
+  /** x [B, L, H], bias [B, 1, 1, L] additive. */
+  Tensor forward(Tensor x, Tensor bias) {
+    Tensor q = Layers.splitHeads(query.forward(x), heads);
+    Tensor k = Layers.splitHeads(key.forward(x), heads);
+    Tensor v = Layers.splitHeads(value.forward(x), heads);
+    Tensor context = torch.scaled_dot_product_attention(q, k, v, new TensorOptional(bias),
+        is_training() ? dropout : 0.0, false, new DoubleOptional(), false);
+    return Layers.mergeHeads(context);
+  }
+}

@@ -1,0 +1,37 @@
+package dev.vidtag.model;
+
+import org.bytedeco.pytorch.LayerNormImpl;
+import org.bytedeco.pytorch.LayerNormOptions;
+import org.bytedeco.pytorch.LongVector;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/** Small factories and functions shared by the model blocks. */
+final class Layers {
+  private Layers() {}
+
+  static LayerNormImpl layerNorm(int size, double eps) {
+    LayerNormOptions options = new LayerNormOptions(new LongVector(new long[] {size}));
+    options.eps().put(eps);
+    return new LayerNormImpl(options);
+  }
+
+  /** Dropout that is active only while the owning module is in training mode. */
+  static Tensor dropout(Tensor x, double p, boolean training) {
+    return training && p > 0 ? torch.dropout(x, p, true) : x;
+  }
+
+  /** [B, L, H] to [B, heads, L, H / heads]. */
+  static Tensor splitHeads(Tensor x, int heads) {
+    long b = x.size(0);
+    long l = x.size(1);
+    return x.view(b, l, heads, x.size(2) / heads).transpose(1, 2);
+  }
+
+  /** [B, heads, L, d] to [B, L, heads * d]. */
+  static Tensor mergeHeads(Tensor x) {
+    long b = x.size(0);
+    long l = x.size(2);
+    return x.transpose(1, 2).reshape(b, l, x.size(1) * x.size(3));
+  }
+}

@@ -1,0 +1,82 @@
+package dev.vidtag.model;
+
+import dev.vidtag.data.DataException;
+import dev.vidtag.model.weights.SafetensorsWriter;
+import dev.vidtag.model.weights.StateDicts;
+import dev.vidtag.model.weights.WeightFiles;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * A model directory: {@code config.json} ({@link ModelConfig}), {@code model.safetensors}
+ * (weights under the reference's names) and the tokenizer files ({@code tokenizer.json} and/or
+ * {@code vocab.txt}). Every file is written under a temporary name and renamed when complete.
+ */
+public final class ModelDirectory {
+  public static final String WEIGHTS = "model.safetensors";
+
+  private ModelDirectory() {}
+
+  /** Saves config, weights and the tokenizer files found in {@code tokenizerSource} (if any). */
+  public static void save(Path dir, VideoClassifier model, Path tokenizerSource) {
+    try {
+      Files.createDirectories(dir);
+      writeAtomically(dir.resolve(ModelConfig.FILE_NAME),
+          model.config().toJsonString().getBytes(StandardCharsets.UTF_8));
+      SafetensorsWriter.write(dir.resolve(WEIGHTS), StateDicts.of(model),
+          Map.of("format", "pt", "writer", "vidtag"));
+      if (tokenizerSource != null) {
+        for (Path source : HuggingFaceBert.tokenizerFiles(tokenizerSource)) {
+          Path temporary = dir.resolve(source.getFileName() + ".tmp");
+          Files.copy(source, temporary, StandardCopyOption.REPLACE_EXISTING);
+          Files.move(temporary, dir.resolve(source.getFileName()),
+              StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write model directory " + dir, e);
+    }
+  }
+
+  public static ModelConfig config(Path dir) {
+    Path config = dir.resolve(ModelConfig.FILE_NAME);
+    if (!Files.isRegularFile(config)) {
+      throw DataException.at(dir, null, null, "not a model directory: no config.json");
+    }
+    return ModelConfig.read(config);
+  }
+
+  /**
+   * Builds the model its config describes and loads its weights; any missing or unexpected
+   * tensor, or any shape mismatch, is an error naming them. The model is in eval mode.
+   */
+  public static VideoClassifier load(Path dir) {
+    VideoClassifier model = VideoClassifier.create(config(dir));
+    Path weights = dir.resolve(WEIGHTS);
+    if (!Files.isRegularFile(weights)) {
+      throw DataException.at(dir, null, null, "not a model directory: no " + WEIGHTS);
+    }
+    WeightFiles.loadInto(model, weights, Function.identity()).requireComplete(weights);
+    model.eval();
+    return model;
+  }
+
+  /** The tokenizer files the directory holds. */
+  public static List<Path> tokenizerFiles(Path dir) {
+    return HuggingFaceBert.tokenizerFiles(dir);
+  }
+
+  private static void writeAtomically(Path file, byte[] bytes) throws IOException {
+    Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
+    Files.write(temporary, bytes);
+    Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING,
+        StandardCopyOption.ATOMIC_MOVE);
+  }
+}

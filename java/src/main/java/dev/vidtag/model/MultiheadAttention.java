@@ -1,0 +1,54 @@
+package dev.vidtag.model;
+
+import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.LinearImpl;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * PyTorch's {@code nn.MultiheadAttention} (batch first, same width for queries, keys and values)
+ * with its parameter names: {@code in_proj_weight} [3d, d], {@code in_proj_bias} [3d],
+ * {@code out_proj}. LibTorch's own MultiheadAttention is sequence-first only.
+ */
+final class MultiheadAttention extends Module {
+  private final Tensor inProjWeight;
+  private final Tensor inProjBias;
+  private final LinearImpl outProj;
+  private final int width;
+  private final int heads;
+  private final double dropout;
+
+  MultiheadAttention(int width, int heads, double dropout) {
+    this.width = width;
+    this.heads = heads;
+    this.dropout = dropout;
+    // PyTorch's initialisation: xavier-uniform projection, zero biases
+    // keep our own handles: register_parameter returns a reference into the module's parameter
+    // table, which moves when the table grows
+    inProjWeight = torch.empty(3L * width, width);
+    torch.xavier_uniform_(inProjWeight);
+    inProjBias = torch.zeros(3L * width);
+    register_parameter("in_proj_weight", inProjWeight);
+    register_parameter("in_proj_bias", inProjBias);
+    outProj = register_module("out_proj", new LinearImpl(width, width));
+    torch.zeros_(outProj.bias());
+  }
+
+  /** queries [B, Lq, d], keys and values from memory [B, Lk, d], key bias [B, 1, 1, Lk]. */
+  Tensor forward(Tensor queries, Tensor memory, Tensor keyBias) {
+    Tensor q = project(queries, 0);
+    Tensor k = project(memory, 1);
+    Tensor v = project(memory, 2);
+    Tensor context = torch.scaled_dot_product_attention(q, k, v, new TensorOptional(keyBias),
+        is_training() ? dropout : 0.0, false, new DoubleOptional(), false);
+    return outProj.forward(Layers.mergeHeads(context));
+  }
+
+  private Tensor project(Tensor x, int part) {
+    Tensor w = inProjWeight.narrow(0, (long) part * width, width);
+    Tensor b = inProjBias.narrow(0, (long) part * width, width);
+    return Layers.splitHeads(torch.linear(x, w, new TensorOptional(b)), heads);
+  }
+}

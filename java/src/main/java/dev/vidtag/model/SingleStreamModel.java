@@ -1,0 +1,35 @@
+package dev.vidtag.model;
+
+import org.bytedeco.pytorch.LinearImpl;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * Reference section 4, single stream: {@code video_fc} maps frames to the hidden size; the same
+ * {@code bert.embeddings} embeds frames (as vectors) and text (from ids), each with positions from
+ * 0 and token type 0; the BERT layers run over [frames; text]; pool; {@code classifier}.
+ */
+public final class SingleStreamModel extends VideoClassifier {
+  private final LinearImpl videoFc;
+
+  SingleStreamModel(ModelConfig config) {
+    super(config, false);
+    int hidden = config.textEncoder().hiddenSize();
+    videoFc = register_module("video_fc", new LinearImpl(config.frameDim(), hidden));
+    classifier = register_module("classifier", new LinearImpl(hidden, config.numClasses()));
+  }
+
+  @Override
+  protected ModelOutputs forwardChecked(ModelInputs in, Tensor frames, ScalarType dtype) {
+    BertEmbeddings embeddings = bert.embeddings();
+    Tensor frameEmbeds = embeddings.embedVectors(videoFc.forward(frames));
+    Tensor textEmbeds = embeddings.embedIds(in.textIds());
+    Tensor sequence = torch.cat(new TensorVector(frameEmbeds, textEmbeds), 1);
+    Tensor keep = torch.cat(new TensorVector(in.frameMask().to(dtype), in.textMask().to(dtype)), 1);
+    Tensor hidden = bert.encode(sequence, AttentionMasks.keyPaddingBias(keep, dtype));
+    Tensor pooled = pool(hidden, keep);
+    return new ModelOutputs(classifier.forward(pooled), hidden, pooled);
+  }
+}

@@ -1,0 +1,116 @@
+package dev.vidtag.model;
+
+import org.bytedeco.pytorch.LinearImpl;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * A video classifier of either architecture. Its registered parameter paths are the reference
+ * solution's checkpoint names.
+ */
+public abstract class VideoClassifier extends Module {
+  protected final ModelConfig config;
+  protected final BertModel bert;
+  protected LinearImpl classifier;
+
+  protected VideoClassifier(ModelConfig config, boolean withPooler) {
+    this.config = config;
+    bert = register_module("bert", new BertModel(config.textEncoder(), withPooler));
+  }
+
+  /** Builds the model that the config describes, with freshly initialised weights. */
+  public static VideoClassifier create(ModelConfig config) {
+    return switch (config.arch()) {
+      case SINGLE -> new SingleStreamModel(config);
+      case DOUBLE -> new DoubleStreamModel(config);
+    };
+  }
+
+  public ModelConfig config() {
+    return config;
+  }
+
+  public BertModel bert() {
+    return bert;
+  }
+
+  /** Logits, pooled vector and pooled sequence for one batch; honours train/eval mode. */
+  public final ModelOutputs forward(ModelInputs inputs) {
+    checkInputs(inputs);
+    ScalarType dtype = parameterType();
+    Tensor frames = inputs.frames().to(dtype);
+    ModelOutputs outputs = forwardChecked(inputs, frames, dtype);
+    return new ModelOutputs(outputs.logits().to(ScalarType.Float), outputs.hidden(),
+        outputs.pooled());
+  }
+
+  protected abstract ModelOutputs forwardChecked(ModelInputs inputs, Tensor frames,
+      ScalarType dtype);
+
+  /** The dtype of the weights (float32, or bfloat16 after {@code to(BFloat16, false)}). */
+  public ScalarType parameterType() {
+    return bert.embeddings().wordEmbeddingWeight().scalar_type();
+  }
+
+  /** Mean of hidden [B, L, H] over every position, or over those where keep [B, L] is set. */
+  protected Tensor pool(Tensor hidden, Tensor keep) {
+    if (config.pooling() == Pooling.MEAN_ALL) {
+      return hidden.mean(new long[] {1}, false, new ScalarTypeOptional());
+    }
+    Tensor weights = keep.to(hidden.scalar_type()).unsqueeze(2);
+    Tensor sum = hidden.mul(weights).sum(new long[] {1}, false,
+        new ScalarTypeOptional());
+    // a video with no real position pools to zeros rather than 0/0
+    Tensor count = weights.sum(new long[] {1}, false, new ScalarTypeOptional())
+        .clamp_min(new Scalar(1.0));
+    return sum.div(count);
+  }
+
+  private void checkInputs(ModelInputs in) {
+    Tensor ids = in.textIds();
+    if (ids.dim() != 2 || ids.scalar_type().intern() != ScalarType.Long) {
+      throw new IllegalArgumentException("textIds must be int64 [B, T], got "
+          + describe(ids));
+    }
+    long batch = ids.size(0);
+    long textLength = ids.size(1);
+    if (!sameShape(in.textMask(), batch, textLength)) {
+      throw new IllegalArgumentException("textMask must be [" + batch + ", " + textLength
+          + "], got " + describe(in.textMask()));
+    }
+    Tensor frames = in.frames();
+    if (frames.dim() != 3 || frames.size(0) != batch || frames.size(2) != config.frameDim()
+        || !torch.is_floating_point(frames)) {
+      throw new IllegalArgumentException("frames must be floating point [" + batch + ", F, "
+          + config.frameDim() + "], got " + describe(frames));
+    }
+    if (!sameShape(in.frameMask(), batch, frames.size(1))) {
+      throw new IllegalArgumentException("frameMask must be [" + batch + ", " + frames.size(1)
+          + "], got " + describe(in.frameMask()));
+    }
+    int positions = config.textEncoder().maxPositionEmbeddings();
+    if (textLength > positions || frames.size(1) > positions) {
+      throw new IllegalArgumentException("text length " + textLength + " or frame count "
+          + frames.size(1) + " exceeds max_position_embeddings " + positions);
+    }
+    if (batch == 0 || textLength == 0 || frames.size(1) == 0) {
+      throw new IllegalArgumentException("empty batch, text or frame dimension");
+    }
+  }
+
+  private static boolean sameShape(Tensor t, long rows, long columns) {
+    return t.dim() == 2 && t.size(0) == rows && t.size(1) == columns;
+  }
+
+  private static String describe(Tensor t) {
+    StringBuilder shape = new StringBuilder("[");
+    for (int i = 0; i < t.dim(); i++) {
+      shape.append(i == 0 ? "" : ", ").append(t.size(i));
+    }
+    return shape.append("] ").append(t.scalar_type().intern()).toString();
+  }
+}
