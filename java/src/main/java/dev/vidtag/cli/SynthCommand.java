@@ -2,6 +2,8 @@ package dev.vidtag.cli;
 
 import dev.vidtag.data.SyntheticDataset;
 import dev.vidtag.data.SyntheticDataset.FrameKind;
+import dev.vidtag.model.HuggingFaceBert;
+import dev.vidtag.runtime.TorchRuntime;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -56,7 +58,9 @@ final class SynthCommand implements Callable<Integer> {
     };
     SyntheticDataset.Options options =
         new SyntheticDataset.Options(labeled, unlabeled, test, featureDim, kind, seed);
-    SyntheticDataset.Summary summary = new SyntheticDataset(options).write(out);
+    TorchRuntime.initialize();
+    SyntheticDataset.Summary summary = new SyntheticDataset(options).write(out,
+        (directory, config, seed) -> HuggingFaceBert.writeRandomWeights(directory, seed));
     PrintWriter writer = spec.commandLine().getOut();
     writer.printf("wrote %s: %d labeled, %d unlabeled, %d test_a videos (%d without frames) in %.1f s%n",
         summary.directory(), summary.itemsPerSplit()[0], summary.itemsPerSplit()[1],

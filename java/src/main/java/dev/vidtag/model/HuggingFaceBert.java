@@ -2,11 +2,20 @@ package dev.vidtag.model;
 
 import dev.vidtag.data.DataException;
 import dev.vidtag.model.weights.LoadReport;
+import dev.vidtag.model.weights.SafetensorsWriter;
 import dev.vidtag.model.weights.WeightFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.StringTensorDict;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * A Hugging Face BERT directory: {@code config.json}, {@code vocab.txt} and/or
@@ -57,6 +66,34 @@ public final class HuggingFaceBert {
    */
   public static LoadReport loadInto(BertModel bert, Path dir) {
     return WeightFiles.loadInto(bert, weightsFile(dir), HuggingFaceBert::encoderName);
+  }
+
+  /**
+   * Writes {@code model.safetensors} for the BERT that the directory's {@code config.json}
+   * describes, initialised as Hugging Face initialises a new BertModel: weights from
+   * N(0, 0.02), biases 0, LayerNorm weights 1. Deterministic for a seed.
+   */
+  public static void writeRandomWeights(Path dir, long seed) {
+    BertConfig config = config(dir);
+    torch.manual_seed(seed);
+    BertModel bert = new BertModel(config, true);
+    Map<String, Tensor> tensors = new LinkedHashMap<>();
+    try (NoGradGuard noGrad = new NoGradGuard()) {
+      StringTensorDict parameters = bert.named_parameters();
+      for (long i = 0; i < parameters.size(); i++) {
+        String name = parameters.get(i).key().getString();
+        Tensor p = parameters.get(i).value();
+        if (name.endsWith("LayerNorm.weight")) {
+          p.fill_(new Scalar(1.0));
+        } else if (name.endsWith("bias")) {
+          p.zero_();
+        } else {
+          p.normal_(0.0, 0.02, new GeneratorOptional());
+        }
+        tensors.put(name, p);
+      }
+      SafetensorsWriter.write(dir.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
+    }
   }
 
   /** The encoder-relative name of a checkpoint key; null for keys that are never weights here. */

@@ -4,10 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vidtag.cli.CommandLineRunner.Output;
+import dev.vidtag.model.BertModel;
+import dev.vidtag.model.HuggingFaceBert;
+import dev.vidtag.model.weights.LoadReport;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import org.bytedeco.pytorch.StringTensorDict;
+import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,6 +39,28 @@ class SynthInspectCommandTest {
     assertTrue(report.contains("classes of labeled:"), report);
     assertTrue(report.contains("text length in characters"), report);
     assertTrue(report.contains("no frames"), report);
+  }
+
+  @Test
+  void textModelIsAHuggingFaceBertWithFreshWeights() {
+    Path textModel = synth("with-model").resolve("text-model");
+    BertModel bert = new BertModel(HuggingFaceBert.config(textModel), true);
+    LoadReport report = HuggingFaceBert.loadInto(bert, textModel);
+    assertTrue(report.complete(), report.toString());
+    // Hugging Face's initialisation: N(0, 0.02) weights, zero biases, unit LayerNorm weights
+    Tensor words = bert.embeddings().wordEmbeddingWeight();
+    assertEquals(0.02, words.std().item_double(), 0.002);
+    StringTensorDict parameters = bert.named_parameters();
+    for (long i = 0; i < parameters.size(); i++) {
+      String name = parameters.get(i).key().getString();
+      Tensor p = parameters.get(i).value();
+      if (name.endsWith("LayerNorm.weight")) {
+        assertEquals(1.0, p.min().item_double(), name);
+        assertEquals(1.0, p.max().item_double(), name);
+      } else if (name.endsWith("bias")) {
+        assertEquals(0.0, p.abs().max().item_double(), name);
+      }
+    }
   }
 
   @Test
