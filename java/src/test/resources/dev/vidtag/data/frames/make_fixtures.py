@@ -3,7 +3,7 @@ Resize(256) + CenterCrop(224) + Normalize(ImageNet) computes them on a uint8 ten
 
 The input images are procedural (integer arithmetic only), so the Java test regenerates them
 bit for bit instead of reading a fixture: see FramePipelineTest.pattern. Run from this folder:
-/work/venv/bin/python make_fixtures.py
+python make_fixtures.py   (in a virtualenv with the packages named below)
 """
 import numpy as np
 import torch

@@ -1,6 +1,6 @@
 """Writes the .npy fixtures of NpyReaderTest and Float16Test with NumPy's own writer.
 
-Run from this folder: /work/venv/bin/python make_fixtures.py
+Run from this folder, in a virtualenv with the packages named below: python make_fixtures.py
 """
 import numpy as np
 from numpy.lib import format as npy

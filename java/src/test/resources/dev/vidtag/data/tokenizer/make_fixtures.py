@@ -1,7 +1,7 @@
 """Writes the BERT tokenizer fixtures VidTag's tokenizer tests compare against.
 
 Run from this directory with the project's Python (transformers 5.x, tokenizers):
-    /work/venv/bin/python make_fixtures.py
+    python make_fixtures.py   (in a virtualenv with the packages named below)
 
 Writes:
   vocab.txt            a small WordPiece vocabulary: specials, Chinese characters, English
