@@ -5,9 +5,11 @@
 // region rather than 200. Reductions keep one float64 partial per chunk and add the partials in
 // chunk order: the result is the same whatever the thread count.
 //
-// The inner loops are compiled for AVX-512, AVX2+FMA and baseline x86-64 and picked at load time
-// (GCC target_clones), so the library runs anywhere and vectorises where the CPU allows. Build
-// with -DVIDTAG_VECTORIZE_REPORT=ON to see the compiler's report.
+// The inner loops are compiled for AVX2+FMA and for baseline x86-64 (SSE2) and picked at load time
+// (GCC target_clones), so the library runs anywhere and vectorises where the CPU allows. There is
+// no AVX-512 clone on purpose: on the AMD EPYC development machines it ran the EMA update at half
+// the speed of the AVX2 and SSE2 versions, which both reach memory bandwidth (benchmarks/RESULTS.md).
+// Build with -DVIDTAG_VECTORIZE_REPORT=ON to see the compiler's report.
 #include <omp.h>
 
 #include <cmath>
@@ -18,7 +20,7 @@
 #include "internal.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define VIDTAG_MULTIVERSION __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#define VIDTAG_MULTIVERSION __attribute__((target_clones("arch=haswell", "default")))
 #else
 #define VIDTAG_MULTIVERSION
 #endif
