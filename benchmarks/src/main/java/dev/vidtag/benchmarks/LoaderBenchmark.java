@@ -14,6 +14,7 @@ import dev.vidtag.data.TextRule;
 import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.data.VideoSampleSource;
 import dev.vidtag.data.ZipFeatureStore;
+import dev.vidtag.data.ZipMembers;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,8 +25,6 @@ import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
-import java.util.zip.CRC32;
-import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -207,16 +206,8 @@ public class LoaderBenchmark {
         for (int i = 0; i < values.length; i++) {
           values[i] = 0.125f + 0.875f * (float) random.nextDouble();
         }
-        byte[] npy = NpyWriter.float16(values, STORED_FRAMES, DIM);
-        ZipEntry entry = new ZipEntry(video.id() + ".npy");
-        entry.setMethod(ZipEntry.STORED);
-        entry.setSize(npy.length);
-        CRC32 crc = new CRC32();
-        crc.update(npy);
-        entry.setCrc(crc.getValue());
-        zip.putNextEntry(entry);
-        zip.write(npy);
-        zip.closeEntry();
+        ZipMembers.writeStored(zip, video.id() + ".npy",
+            NpyWriter.float16(values, STORED_FRAMES, DIM));
       }
     }
     return file;

@@ -28,14 +28,14 @@ final class FrameImages {
     this.seed = seed;
   }
 
-  void write(Path splitFolder, String id, int lv2, int frames, long entryTime) throws IOException {
+  void write(Path splitFolder, String id, int lv2, int frames) throws IOException {
     Path folder = splitFolder.resolve(id.substring(id.length() - 3));
     Files.createDirectories(folder);
     SplittableRandom random = new SplittableRandom(seed ^ Long.parseLong(id.substring(id.length() - 15)));
     try (OutputStream file = Files.newOutputStream(folder.resolve(id + ".zip"));
         ZipOutputStream zip = new ZipOutputStream(file)) {
       for (int f = 0; f < frames; f++) {
-        SyntheticDataset.writeStored(zip, String.format("%04d.jpg", f), jpeg(lv2, f, random));
+        ZipMembers.writeStored(zip, String.format("%04d.jpg", f), jpeg(lv2, f, random));
       }
     }
   }

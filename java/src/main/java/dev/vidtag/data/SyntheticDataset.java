@@ -79,8 +79,6 @@ public final class SyntheticDataset {
   private static final SyntheticText.Signal OCR = new SyntheticText.Signal(0.12, 0.04, 0.10, 0.02);
   private static final float CENTROID_SCALE = 0.1f;
   private static final int NOISE_TABLE_SIZE = 1 << 20;
-  /** 2022-01-01 00:00 local time: entries get a fixed time, so equal seeds give equal bytes. */
-  private static final long ZIP_ENTRY_TIME = 1_640_995_200_000L;
   private static final long ID_MULTIPLIER = 738_291_004_813L; // odd, not a multiple of 5
   private static final long ID_MODULUS = 1_000_000_000_000_000_000L;
 
@@ -211,11 +209,11 @@ public final class SyntheticDataset {
         if (item.frames() == 0) {
           withoutFrames++;
         } else {
-          writeStored(features, id + ".npy",
+          ZipMembers.writeStored(features, id + ".npy",
               NpyWriter.float16(item.features(), item.frames(), options.featureDim()));
           if (frameImages != null) {
             frameImages.write(root.resolve("zip_frames").resolve(name), id, item.lv2(),
-                item.frames(), ZIP_ENTRY_TIME);
+                item.frames());
           }
         }
         truth.write(id + "," + categories.categoryId(item.lv2()) + "\n");
@@ -245,20 +243,6 @@ public final class SyntheticDataset {
     generator.writeEndObject();
   }
 
-  /** A STORED entry: float16 noise does not compress, and reads need no inflater. */
-  static void writeStored(ZipOutputStream zip, String name, byte[] bytes) throws IOException {
-    ZipEntry entry = new ZipEntry(name);
-    entry.setMethod(ZipEntry.STORED);
-    entry.setSize(bytes.length);
-    entry.setCompressedSize(bytes.length);
-    CRC32 crc = new CRC32();
-    crc.update(bytes);
-    entry.setCrc(crc.getValue());
-    entry.setTime(ZIP_ENTRY_TIME);
-    zip.putNextEntry(entry);
-    zip.write(bytes);
-    zip.closeEntry();
-  }
 
   /** A 20-digit id, unique within the dataset: the split's digit, then 19 scrambled digits. */
   String videoId(int split, int index) {

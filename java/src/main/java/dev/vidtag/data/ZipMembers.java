@@ -1,5 +1,8 @@
 package dev.vidtag.data;
 
+import java.util.zip.CRC32;
+import java.util.zip.ZipOutputStream;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -7,8 +10,11 @@ import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 
-/** Reading zip members whole, with the checks every archive of a dataset needs. */
-final class ZipMembers {
+/** Zip members read whole, with the checks every archive of a dataset needs, and written STORED. */
+public final class ZipMembers {
+  /** 2022-01-01T00:00:00Z, the time of every member VidTag writes. */
+  static final long FIXED_ENTRY_TIME = 1_640_995_200_000L;
+
   private ZipMembers() {}
 
   /**
@@ -50,5 +56,24 @@ final class ZipMembers {
       throw DataException.at(file, null, "member name", "unsafe member name '" + name
           + "' (absolute, '..' or backslash): refused");
     }
+  }
+
+  /**
+   * Writes an uncompressed member: float16 noise and JPGs do not compress, and STORED members
+   * are read without an inflater. The fixed time makes equal inputs give equal archives.
+   */
+  public static void writeStored(ZipOutputStream zip, String name, byte[] bytes)
+      throws IOException {
+    ZipEntry entry = new ZipEntry(name);
+    entry.setMethod(ZipEntry.STORED);
+    entry.setSize(bytes.length);
+    entry.setCompressedSize(bytes.length);
+    CRC32 crc = new CRC32();
+    crc.update(bytes);
+    entry.setCrc(crc.getValue());
+    entry.setTime(FIXED_ENTRY_TIME);
+    zip.putNextEntry(entry);
+    zip.write(bytes);
+    zip.closeEntry();
   }
 }

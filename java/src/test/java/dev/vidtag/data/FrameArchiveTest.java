@@ -23,7 +23,7 @@ class FrameArchiveTest {
     Path file = dir.resolve("12345.zip");
     try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(file))) {
       for (Map.Entry<String, byte[]> member : members.entrySet()) {
-        SyntheticDataset.writeStored(zip, member.getKey(), member.getValue());
+        ZipMembers.writeStored(zip, member.getKey(), member.getValue());
       }
     }
     return file;

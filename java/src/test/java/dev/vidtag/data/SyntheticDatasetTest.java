@@ -149,8 +149,8 @@ class SyntheticDatasetTest {
     byte[] broken = jpeg.clone();
     Arrays.fill(broken, 4, broken.length - 2, (byte) 0x55); // markers intact, content garbage
     try (java.util.zip.ZipOutputStream rewritten = new java.util.zip.ZipOutputStream(Files.newOutputStream(zip))) {
-      SyntheticDataset.writeStored(rewritten, "0000.jpg", jpeg);
-      SyntheticDataset.writeStored(rewritten, "0001.jpg", broken);
+      ZipMembers.writeStored(rewritten, "0000.jpg", jpeg);
+      ZipMembers.writeStored(rewritten, "0001.jpg", broken);
     }
     // markers and CRCs are fine: only decoding finds it
     assertTrue(DatasetInspector.inspect(out).get(0).jpegFrames() >= 2);
