@@ -5,7 +5,7 @@ import dev.vidtag.model.BertConfig;
 import dev.vidtag.model.ModelConfig;
 import dev.vidtag.model.ModelInputs;
 import dev.vidtag.model.Pooling;
-import dev.vidtag.model.VideoClassifier;
+import dev.vidtag.model.VideoClassifierModel;
 import dev.vidtag.runtime.TorchRuntime;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.PointerScope;
@@ -53,7 +53,7 @@ public class ModelForwardBenchmark {
   @Param({"1", "16"})
   public int batch;
 
-  private VideoClassifier model;
+  private VideoClassifierModel model;
   private ModelInputs inputs;
 
   @Setup(Level.Trial)
@@ -62,7 +62,7 @@ public class ModelForwardBenchmark {
     TorchRuntime.setThreads(THREADS);
     torch.manual_seed(1);
     BertConfig bert = BertConfig.chineseRobertaWwmExt();
-    model = VideoClassifier.create(ModelConfig.reference(Architecture.fromConfigName(arch), bert,
+    model = VideoClassifierModel.create(ModelConfig.reference(Architecture.fromConfigName(arch), bert,
         Pooling.MEAN_MASKED));
     model.eval();
     if (precision.equals("bf16")) {

@@ -7,7 +7,7 @@ import dev.vidtag.model.ModelConfig;
 import dev.vidtag.model.ModelDirectory;
 import dev.vidtag.model.Pooling;
 import dev.vidtag.model.ReferenceCheckpoint;
-import dev.vidtag.model.VideoClassifier;
+import dev.vidtag.model.VideoClassifierModel;
 import dev.vidtag.model.weights.WeightFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -87,7 +87,7 @@ final class ImportCommand implements Callable<Integer> {
     BertConfig text = HuggingFaceBert.config(textModel);
     ModelConfig config = ReferenceCheckpoint.inferConfig(stateDict, architecture, text, frameDim,
         maxFrames, maxText, poolingMode, decoderHeads);
-    VideoClassifier model = VideoClassifier.create(config);
+    VideoClassifierModel model = VideoClassifierModel.create(config);
     WeightFiles.loadInto(model, stateDict, ReferenceCheckpoint.renaming(architecture))
         .requireComplete(stateDict);
     ModelDirectory.save(out, model, textModel);

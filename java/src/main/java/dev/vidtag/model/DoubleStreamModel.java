@@ -14,7 +14,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * frames as queries and text as memory; pool over frames; {@code classifier}. The BERT pooler is
  * kept for checkpoint compatibility and unused.
  */
-public final class DoubleStreamModel extends VideoClassifier {
+public final class DoubleStreamModel extends VideoClassifierModel {
   private final LinearImpl visualEncoder;
   // containers kept reachable: LibTorch calls back into modules created from Java (train/eval)
   private final Module decoder;

@@ -25,7 +25,7 @@ public final class ModelDirectory {
   private ModelDirectory() {}
 
   /** Saves config, weights and the tokenizer files found in {@code tokenizerSource} (if any). */
-  public static void save(Path dir, VideoClassifier model, Path tokenizerSource) {
+  public static void save(Path dir, VideoClassifierModel model, Path tokenizerSource) {
     try {
       Files.createDirectories(dir);
       writeAtomically(dir.resolve(ModelConfig.FILE_NAME),
@@ -57,8 +57,8 @@ public final class ModelDirectory {
    * Builds the model its config describes and loads its weights; any missing or unexpected
    * tensor, or any shape mismatch, is an error naming them. The model is in eval mode.
    */
-  public static VideoClassifier load(Path dir) {
-    VideoClassifier model = VideoClassifier.create(config(dir));
+  public static VideoClassifierModel load(Path dir) {
+    VideoClassifierModel model = VideoClassifierModel.create(config(dir));
     Path weights = dir.resolve(WEIGHTS);
     if (!Files.isRegularFile(weights)) {
       throw DataException.at(dir, null, null, "not a model directory: no " + WEIGHTS);

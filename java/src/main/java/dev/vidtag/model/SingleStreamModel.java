@@ -11,7 +11,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * {@code bert.embeddings} embeds frames (as vectors) and text (from ids), each with positions from
  * 0 and token type 0; the BERT layers run over [frames; text]; pool; {@code classifier}.
  */
-public final class SingleStreamModel extends VideoClassifier {
+public final class SingleStreamModel extends VideoClassifierModel {
   private final LinearImpl videoFc;
 
   SingleStreamModel(ModelConfig config) {

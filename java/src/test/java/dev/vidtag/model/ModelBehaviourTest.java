@@ -70,7 +70,7 @@ class ModelBehaviourTest {
   @CsvSource({"SINGLE, MEAN_ALL", "SINGLE, MEAN_MASKED", "DOUBLE, MEAN_ALL",
       "DOUBLE, MEAN_MASKED"})
   void everythingMaskedStillGivesFiniteLogits(Architecture arch, Pooling pooling) {
-    VideoClassifier model = ModelParityTest.loadFixtureModel(arch, pooling);
+    VideoClassifierModel model = ModelParityTest.loadFixtureModel(arch, pooling);
     Map<String, Tensor> io = Fixtures.tensors(arch.configName() + "_io.safetensors");
     Tensor noText = torch.zeros_like(io.get("text_mask"));
     Tensor noFrames = torch.zeros_like(io.get("frame_mask"));
@@ -97,7 +97,7 @@ class ModelBehaviourTest {
   @ParameterizedTest(name = "{0}")
   @CsvSource({"SINGLE", "DOUBLE"})
   void paddedPositionsDoNotChangeMaskedMeanLogits(Architecture arch) {
-    VideoClassifier model = ModelParityTest.loadFixtureModel(arch, Pooling.MEAN_MASKED);
+    VideoClassifierModel model = ModelParityTest.loadFixtureModel(arch, Pooling.MEAN_MASKED);
     Map<String, Tensor> io = Fixtures.tensors(arch.configName() + "_io.safetensors");
     try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
       ModelInputs inputs = Fixtures.inputs(io);
@@ -121,7 +121,7 @@ class ModelBehaviourTest {
   @Test
   void trainAndEvalWorkAfterGarbageCollection() {
     for (Architecture arch : Architecture.values()) {
-      VideoClassifier model = VideoClassifier.create(Fixtures.tinyConfig(arch,
+      VideoClassifierModel model = VideoClassifierModel.create(Fixtures.tinyConfig(arch,
           Pooling.MEAN_MASKED));
       for (int i = 0; i < 3; i++) {
         System.gc();
@@ -134,7 +134,7 @@ class ModelBehaviourTest {
 
   @Test
   void dropoutActsOnlyInTrainingMode() {
-    VideoClassifier model = ModelParityTest.loadFixtureModel(Architecture.DOUBLE,
+    VideoClassifierModel model = ModelParityTest.loadFixtureModel(Architecture.DOUBLE,
         Pooling.MEAN_MASKED);
     Map<String, Tensor> io = Fixtures.tensors("double_io.safetensors");
     try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
@@ -153,7 +153,7 @@ class ModelBehaviourTest {
   @ParameterizedTest(name = "{0}")
   @CsvSource({"SINGLE", "DOUBLE"})
   void bf16LogitsStayCloseToFp32(Architecture arch) {
-    VideoClassifier model = ModelParityTest.loadFixtureModel(arch, Pooling.MEAN_ALL);
+    VideoClassifierModel model = ModelParityTest.loadFixtureModel(arch, Pooling.MEAN_ALL);
     model.to(ScalarType.BFloat16, false);
     assertEquals(ScalarType.BFloat16, model.parameterType().intern());
     Map<String, Tensor> io = Fixtures.tensors(arch.configName() + "_io.safetensors");
@@ -169,7 +169,7 @@ class ModelBehaviourTest {
 
   @Test
   void badInputsAreJavaErrorsNotCrashes() {
-    VideoClassifier model = ModelParityTest.loadFixtureModel(Architecture.SINGLE,
+    VideoClassifierModel model = ModelParityTest.loadFixtureModel(Architecture.SINGLE,
         Pooling.MEAN_ALL);
     Map<String, Tensor> io = Fixtures.tensors("single_io.safetensors");
     try (PointerScope scope = new PointerScope()) {

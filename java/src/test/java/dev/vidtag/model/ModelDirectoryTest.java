@@ -35,12 +35,12 @@ class ModelDirectoryTest {
 
   @Test
   void savedDirectoryLoadsToTheSameModel() {
-    VideoClassifier model = ModelParityTest.loadFixtureModel(Architecture.DOUBLE,
+    VideoClassifierModel model = ModelParityTest.loadFixtureModel(Architecture.DOUBLE,
         Pooling.MEAN_MASKED);
     Path dir = temp.resolve("model");
     ModelDirectory.save(dir, model, Fixtures.file("hf-bert"));
     assertTrue(Files.exists(dir.resolve("vocab.txt")));
-    VideoClassifier loaded = ModelDirectory.load(dir);
+    VideoClassifierModel loaded = ModelDirectory.load(dir);
     assertEquals(model.config(), loaded.config());
     Map<String, Tensor> before = StateDicts.of(model);
     Map<String, Tensor> after = StateDicts.of(loaded);
@@ -59,7 +59,7 @@ class ModelDirectoryTest {
         "--text-model", Fixtures.file("hf-bert-bin").toString(), "--out", out.toString(),
         "--max-frames", "5", "--max-text", "9", "--decoder-heads", "4", "--threads", "2");
     assertEquals(0, code);
-    VideoClassifier model = ModelDirectory.load(out);
+    VideoClassifierModel model = ModelDirectory.load(out);
     assertEquals(Pooling.MEAN_ALL, model.config().pooling(), "imports default to mean_all");
     assertEquals(Fixtures.tinyConfig(arch, Pooling.MEAN_ALL), model.config());
     Map<String, Tensor> io = Fixtures.tensors(arch.configName() + "_io.safetensors");
@@ -104,7 +104,7 @@ class ModelDirectoryTest {
   @Test
   void shapeMismatchNamesTheTensor() {
     Path dir = temp.resolve("mismatch");
-    VideoClassifier model = ModelParityTest.loadFixtureModel(Architecture.SINGLE,
+    VideoClassifierModel model = ModelParityTest.loadFixtureModel(Architecture.SINGLE,
         Pooling.MEAN_ALL);
     ModelDirectory.save(dir, model, null);
     ModelConfig other = new ModelConfig(Architecture.SINGLE, 11, 24, 5, 9, Pooling.MEAN_ALL, null,
@@ -119,7 +119,7 @@ class ModelDirectoryTest {
   @Test
   void missingAndUnexpectedTensorsAreNamed() {
     Path dir = temp.resolve("partial");
-    VideoClassifier model = ModelParityTest.loadFixtureModel(Architecture.SINGLE,
+    VideoClassifierModel model = ModelParityTest.loadFixtureModel(Architecture.SINGLE,
         Pooling.MEAN_ALL);
     ModelDirectory.save(dir, model, null);
     Map<String, Tensor> tensors;

@@ -30,8 +30,8 @@ class ModelParityTest {
     TorchRuntime.initialize();
   }
 
-  static VideoClassifier loadFixtureModel(Architecture arch, Pooling pooling) {
-    VideoClassifier model = VideoClassifier.create(Fixtures.tinyConfig(arch, pooling));
+  static VideoClassifierModel loadFixtureModel(Architecture arch, Pooling pooling) {
+    VideoClassifierModel model = VideoClassifierModel.create(Fixtures.tinyConfig(arch, pooling));
     String name = arch.configName() + ".safetensors";
     try (SafetensorsFile file = SafetensorsFile.open(Fixtures.file(name))) {
       Map<String, Tensor> source = StateDicts.rename(file.views(),
@@ -45,7 +45,7 @@ class ModelParityTest {
   @ParameterizedTest(name = "{0}")
   @CsvSource({"SINGLE", "DOUBLE"})
   void parameterNamesAreTheReferenceCheckpointNames(Architecture arch) {
-    VideoClassifier model = VideoClassifier.create(Fixtures.tinyConfig(arch, Pooling.MEAN_ALL));
+    VideoClassifierModel model = VideoClassifierModel.create(Fixtures.tinyConfig(arch, Pooling.MEAN_ALL));
     Set<String> ours = new TreeSet<>(StateDicts.of(model).keySet());
     Set<String> theirs = new TreeSet<>();
     try (SafetensorsFile file = SafetensorsFile.open(Fixtures.file(arch.configName()
@@ -63,7 +63,7 @@ class ModelParityTest {
   @CsvSource({"SINGLE, MEAN_ALL", "SINGLE, MEAN_MASKED", "DOUBLE, MEAN_ALL",
       "DOUBLE, MEAN_MASKED"})
   void logitsMatchPyTorch(Architecture arch, Pooling pooling) {
-    VideoClassifier model = loadFixtureModel(arch, pooling);
+    VideoClassifierModel model = loadFixtureModel(arch, pooling);
     Map<String, Tensor> io = Fixtures.tensors(arch.configName() + "_io.safetensors");
     try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
       ModelOutputs out = model.forward(Fixtures.inputs(io));

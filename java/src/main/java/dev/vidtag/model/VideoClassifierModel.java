@@ -12,18 +12,18 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * A video classifier of either architecture. Its registered parameter paths are the reference
  * solution's checkpoint names.
  */
-public abstract class VideoClassifier extends Module {
+public abstract class VideoClassifierModel extends Module {
   protected final ModelConfig config;
   protected final BertModel bert;
   protected LinearImpl classifier;
 
-  protected VideoClassifier(ModelConfig config, boolean withPooler) {
+  protected VideoClassifierModel(ModelConfig config, boolean withPooler) {
     this.config = config;
     bert = register_module("bert", new BertModel(config.textEncoder(), withPooler));
   }
 
   /** Builds the model that the config describes, with freshly initialised weights. */
-  public static VideoClassifier create(ModelConfig config) {
+  public static VideoClassifierModel create(ModelConfig config) {
     return switch (config.arch()) {
       case SINGLE -> new SingleStreamModel(config);
       case DOUBLE -> new DoubleStreamModel(config);
