@@ -1,10 +1,12 @@
 package dev.vidtag.cli;
 
+import dev.vidtag.model.weights.StateDicts;
 import dev.vidtag.train.ExponentialMovingAverage;
 import dev.vidtag.train.Pgd;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import org.bytedeco.javacpp.PointerScope;
@@ -14,7 +16,6 @@ import org.bytedeco.pytorch.EmbeddingImpl;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import picocli.CommandLine.Command;
@@ -96,13 +97,9 @@ final class DemoCommand implements Callable<Integer> {
 
     start = System.nanoTime();
     SmallClassifier model = new SmallClassifier();
-    List<String> names = new ArrayList<>();
-    List<Tensor> parameters = new ArrayList<>();
-    StringTensorDict named = model.named_parameters();
-    for (long i = 0; i < named.size(); i++) {
-      names.add(named.get(i).key().getString());
-      parameters.add(named.get(i).value());
-    }
+    Map<String, Tensor> named = StateDicts.parameters(model);
+    List<String> names = new ArrayList<>(named.keySet());
+    List<Tensor> parameters = new ArrayList<>(named.values());
     ExponentialMovingAverage ema = new ExponentialMovingAverage(names, parameters, 0.99);
     Pgd pgd = new Pgd(names, parameters, List.of("word_embeddings.weight"),
         List.of(model.wordEmbeddings.weight()), 3, 1.0, 0.3);

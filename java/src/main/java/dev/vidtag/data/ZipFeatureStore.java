@@ -9,7 +9,7 @@ import java.util.Enumeration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
@@ -43,7 +43,7 @@ public final class ZipFeatureStore implements FrameFeatureSource {
   private final MissingPolicy missingPolicy;
   private final boolean checkFinite;
   private final int dim;
-  private final AtomicLong missing = new AtomicLong();
+  private final Set<String> missing = ConcurrentHashMap.newKeySet();
 
   private ZipFeatureStore(Path file, MissingPolicy missingPolicy, boolean checkFinite,
       int expectedDim) {
@@ -101,9 +101,12 @@ public final class ZipFeatureStore implements FrameFeatureSource {
     return members.containsKey(videoId);
   }
 
-  /** Videos read so far that had no member (with {@link MissingPolicy#EMPTY}). */
+  /**
+   * Distinct videos read so far that had no member (with {@link MissingPolicy#EMPTY}); a video
+   * read again in a later epoch counts once.
+   */
   public long missingCount() {
-    return missing.get();
+    return missing.size();
   }
 
   @Override
@@ -113,7 +116,7 @@ public final class ZipFeatureStore implements FrameFeatureSource {
       if (missingPolicy == MissingPolicy.ERROR) {
         throw DataException.at(file, videoId, null, "no member " + videoId + SUFFIX);
       }
-      missing.incrementAndGet();
+      missing.add(videoId);
       return FrameFeatures.empty(dim);
     }
     FrameFeatures features = NpyReader.read(ByteBuffer.wrap(readMember(entry)), file,
@@ -127,9 +130,9 @@ public final class ZipFeatureStore implements FrameFeatureSource {
 
   @Override
   public void close() {
-    if (missing.get() > 0) {
+    if (!missing.isEmpty()) {
       LOG.info("{}: {} videos had no features and were read as videos without frames", file,
-          missing.get());
+          missing.size());
     }
     closeQuietly();
   }

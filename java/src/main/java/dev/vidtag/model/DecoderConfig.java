@@ -14,6 +14,20 @@ public record DecoderConfig(int numLayers, int numHeads, int ffnSize, double dro
     return new DecoderConfig(3, 12, 2048, 0.1, 1e-5);
   }
 
+  /**
+   * The reference's decoder around a text encoder: the reference itself for a BERT-base-sized
+   * encoder, else the same three layers with the encoder's head count and FFN size, so that a
+   * small text model gets a decoder of its own scale.
+   */
+  public static DecoderConfig referenceFor(BertConfig text) {
+    DecoderConfig reference = reference();
+    if (text.hiddenSize() % reference.numHeads == 0 && text.hiddenSize() >= 768) {
+      return reference;
+    }
+    return new DecoderConfig(reference.numLayers, text.numAttentionHeads(),
+        text.intermediateSize(), reference.dropout, reference.layerNormEps);
+  }
+
   static DecoderConfig from(JsonFields json) {
     DecoderConfig d = reference();
     return new DecoderConfig(json.positiveInt("num_layers", d.numLayers),

@@ -3,17 +3,16 @@ package dev.vidtag.model;
 import dev.vidtag.data.DataException;
 import dev.vidtag.model.weights.LoadReport;
 import dev.vidtag.model.weights.SafetensorsWriter;
+import dev.vidtag.model.weights.StateDicts;
 import dev.vidtag.model.weights.WeightFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -77,12 +76,11 @@ public final class HuggingFaceBert {
     BertConfig config = config(dir);
     torch.manual_seed(seed);
     BertModel bert = new BertModel(config, true);
-    Map<String, Tensor> tensors = new LinkedHashMap<>();
+    Map<String, Tensor> tensors = StateDicts.parameters(bert);
     try (NoGradGuard noGrad = new NoGradGuard()) {
-      StringTensorDict parameters = bert.named_parameters();
-      for (long i = 0; i < parameters.size(); i++) {
-        String name = parameters.get(i).key().getString();
-        Tensor p = parameters.get(i).value();
+      for (Map.Entry<String, Tensor> entry : tensors.entrySet()) {
+        String name = entry.getKey();
+        Tensor p = entry.getValue();
         if (name.endsWith("LayerNorm.weight")) {
           p.fill_(new Scalar(1.0));
         } else if (name.endsWith("bias")) {
@@ -90,7 +88,6 @@ public final class HuggingFaceBert {
         } else {
           p.normal_(0.0, 0.02, new GeneratorOptional());
         }
-        tensors.put(name, p);
       }
       SafetensorsWriter.write(dir.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
     }

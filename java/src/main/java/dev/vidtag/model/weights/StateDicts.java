@@ -18,15 +18,25 @@ public final class StateDicts {
 
   /** Parameters, then buffers, by their registered path: live aliases of the module's tensors. */
   public static Map<String, Tensor> of(Module module) {
-    Map<String, Tensor> out = new LinkedHashMap<>();
-    addAll(out, module.named_parameters(true));
+    Map<String, Tensor> out = parameters(module);
     addAll(out, module.named_buffers(true));
     return out;
   }
 
+  /** The parameters by their registered path: live aliases, valid as long as the module. */
+  public static Map<String, Tensor> parameters(Module module) {
+    Map<String, Tensor> out = new LinkedHashMap<>();
+    addAll(out, module.named_parameters(true));
+    return out;
+  }
+
+  /**
+   * A dictionary item's value is a reference into the dictionary, which is freed with it: each
+   * tensor is copied into a handle of its own (sharing the storage and the autograd identity).
+   */
   private static void addAll(Map<String, Tensor> out, StringTensorDict dict) {
     for (long i = 0; i < dict.size(); i++) {
-      out.put(dict.get(i).key().getString(), dict.get(i).value());
+      out.put(dict.get(i).key().getString(), new Tensor(dict.get(i).value()));
     }
   }
 

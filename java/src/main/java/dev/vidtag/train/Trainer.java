@@ -1,0 +1,396 @@
+package dev.vidtag.train;
+
+import dev.vidtag.data.AnnotationReader;
+import dev.vidtag.data.Batch;
+import dev.vidtag.data.BatchPlan;
+import dev.vidtag.data.BertTokenizer;
+import dev.vidtag.data.CategoryMap;
+import dev.vidtag.data.Collator;
+import dev.vidtag.data.FrameSampler;
+import dev.vidtag.data.Loader;
+import dev.vidtag.data.TextRule;
+import dev.vidtag.data.VideoAnnotation;
+import dev.vidtag.data.VideoSampleSource;
+import dev.vidtag.data.ZipFeatureStore;
+import dev.vidtag.eval.OfficialScore;
+import dev.vidtag.io.AtomicFiles;
+import dev.vidtag.kernels.TensorList;
+import dev.vidtag.model.Architecture;
+import dev.vidtag.model.BertConfig;
+import dev.vidtag.model.DecoderConfig;
+import dev.vidtag.model.HuggingFaceBert;
+import dev.vidtag.model.ModelConfig;
+import dev.vidtag.model.ModelDirectory;
+import dev.vidtag.model.ModelInputs;
+import dev.vidtag.model.Pooling;
+import dev.vidtag.model.VideoClassifierModel;
+import dev.vidtag.model.weights.LoadReport;
+import dev.vidtag.model.weights.StateDicts;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.AdamW;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Fine-tuning as the reference did it (reference solution, section 6), on the CPU: a seeded
+ * train/validation split of the labeled videos, AdamW over the reference's parameter groups with
+ * warmup and linear decay, an EMA of the weights updated after every step, FGM or PGD on the
+ * word embeddings, and an evaluation with the EMA weights every N steps from step M, each saved
+ * as a checkpoint named with its step and score, {@code best/} kept up to date.
+ *
+ * <p>Run directory: {@code checkpoints/step-NNNNNN-score-0.XXXX/} and {@code best/} (model
+ * directories), {@code metrics.jsonl}.
+ */
+public final class Trainer {
+  private static final Logger log = LoggerFactory.getLogger(Trainer.class);
+  static final String WORD_EMBEDDINGS = "bert.embeddings.word_embeddings.weight";
+
+  /** Adversarial training on the word embeddings. */
+  public enum AdversaryKind { NONE, FGM, PGD }
+
+  /** Everything a run is configured by; {@link #defaults} gives the reference's values. */
+  public record Options(Path data, Architecture arch, Path textModel, Path out, int epochs,
+      int batchSize, int maxFrames, int maxText, ParameterGroups.LearningRates learningRates,
+      double warmupFraction, double emaDecay, AdversaryKind adversary, int adversaryFromEpoch,
+      int pgdSteps, double pgdEpsilon, double pgdAlpha, double fgmEpsilon, long evalEvery,
+      long evalFrom, double valRatio, long seed, int loaderWorkers, double clipGradNorm,
+      Pooling pooling) {
+
+    public static Options defaults(Path data, Architecture arch, Path textModel, Path out) {
+      return new Options(data, arch, textModel, out, 5, 32, 14, 258,
+          ParameterGroups.LearningRates.REFERENCE, 0.06, 0.995, AdversaryKind.PGD, 0, 3, 1.0, 0.3,
+          0.75, 500, 3000, 0.1, 2022, 1, 0.0, Pooling.MEAN_MASKED);
+    }
+
+    public Options {
+      requirePositive("epochs", epochs);
+      requirePositive("batch size", batchSize);
+      requirePositive("max frames", maxFrames);
+      if (maxText < 3) {
+        throw new IllegalArgumentException("max text must be at least 3, got " + maxText);
+      }
+      requirePositive("eval every", evalEvery);
+      if (!(valRatio > 0 && valRatio < 1)) {
+        throw new IllegalArgumentException("validation ratio must be in (0, 1), got " + valRatio);
+      }
+      if (clipGradNorm < 0) {
+        throw new IllegalArgumentException("gradient clipping norm must be >= 0 (0 = off)");
+      }
+    }
+
+    private static void requirePositive(String name, long value) {
+      if (value < 1) {
+        throw new IllegalArgumentException(name + " must be at least 1, got " + value);
+      }
+    }
+  }
+
+  /** The outcome of a run. */
+  public record Result(long steps, OfficialScore bestScore, long bestStep, Path best,
+      long skippedSteps, List<String> skippedPerturbations) {}
+
+  private final Options options;
+
+  public Trainer(Options options) {
+    this.options = options;
+  }
+
+  public Result run() {
+    Options o = options;
+    CategoryMap categories = CategoryMap.official();
+    List<VideoAnnotation> labeled =
+        AnnotationReader.readAll(o.data().resolve("annotations/labeled.json"), true);
+    List<List<VideoAnnotation>> split = split(labeled, o.valRatio(), o.seed());
+    List<VideoAnnotation> train = split.get(0);
+    List<VideoAnnotation> validation = split.get(1);
+    log.info("{} labeled videos: {} for training, {} for validation", labeled.size(),
+        train.size(), validation.size());
+    if (train.size() < o.batchSize()) {
+      throw new IllegalArgumentException("only " + train.size() + " training videos for batches of "
+          + o.batchSize());
+    }
+
+    FrameSampler sampler = new FrameSampler(o.maxFrames());
+    try (BertTokenizer tokenizer = BertTokenizer.fromModelDirectory(o.textModel());
+         ZipFeatureStore features = ZipFeatureStore.open(
+             o.data().resolve("zip_feats/labeled.zip"), ZipFeatureStore.MissingPolicy.EMPTY);
+         MetricsLog metrics = new MetricsLog(o.out().resolve("metrics.jsonl"))) {
+      TextRule rule = TextRule.reference(o.maxText());
+      VideoSampleSource trainSource = new VideoSampleSource(train, features, rule, tokenizer,
+          categories, (stored, seed) -> sampler.random(stored, new Random(seed)));
+      VideoSampleSource validationSource = new VideoSampleSource(validation, features, rule,
+          tokenizer, categories, (stored, seed) -> sampler.uniform(stored));
+      Collator collator = new Collator(Collator.Padding.FIXED, o.maxText(), o.maxFrames(),
+          tokenizer.padId());
+
+      VideoClassifierModel model = createModel(features.dim());
+      Run run = new Run(model, metrics, validationSource, collator, categories);
+      long stepsPerEpoch = train.size() / o.batchSize();
+      long totalSteps = stepsPerEpoch * o.epochs();
+      LinearWarmupDecay schedule = LinearWarmupDecay.withWarmupFraction(totalSteps,
+          o.warmupFraction());
+      Progress progress = Progress.onStderr(totalSteps);
+      try (Loader loader = new Loader(trainSource,
+          BatchPlan.shuffled(train.size(), o.batchSize(), o.seed(), true), collator,
+          new Loader.Options(o.loaderWorkers(), 4, o.seed()))) {
+        for (int epoch = 0; epoch < o.epochs(); epoch++) {
+          Loader.Epoch batches = loader.epoch(epoch);
+          while (batches.hasNext()) {
+            try (Batch batch = batches.next(); PointerScope scope = new PointerScope()) {
+              double loss = run.step(batch, schedule, epoch);
+              progress.step(run.step, batch.size(), loss, run.learningRate);
+              if (run.step % 10 == 0 || run.step == totalSteps) {
+                metrics.record("step", Map.of("step", run.step, "epoch", epoch, "loss", loss,
+                    "lr", run.learningRate));
+              }
+              if ((run.step >= o.evalFrom() && run.step % o.evalEvery() == 0)
+                  || run.step == totalSteps) {
+                progress.interrupt();
+                run.evaluateAndSave();
+              }
+            }
+          }
+        }
+      }
+      run.close();
+      return new Result(run.step, run.bestScore, run.bestStep, o.out().resolve("best"),
+          run.guard.skipped(), List.copyOf(run.skippedPerturbations));
+    }
+  }
+
+  private VideoClassifierModel createModel(int frameDim) {
+    Options o = options;
+    BertConfig text = HuggingFaceBert.config(o.textModel());
+    ModelConfig config = new ModelConfig(o.arch(), CategoryMap.official().size(), frameDim,
+        o.maxFrames(), o.maxText(), o.pooling(),
+        o.arch() == Architecture.DOUBLE ? DecoderConfig.referenceFor(text) : null, text);
+    torch.manual_seed(o.seed());
+    VideoClassifierModel model = VideoClassifierModel.create(config);
+    LoadReport report = HuggingFaceBert.loadInto(model.bert(), o.textModel());
+    log.info("text encoder from {}: missing {}, unused {}", o.textModel(), report.missing(),
+        report.unexpected());
+    return model;
+  }
+
+  /** The seeded split: a shuffled copy cut at round(ratio * n) validation videos. */
+  static List<List<VideoAnnotation>> split(List<VideoAnnotation> videos, double valRatio,
+      long seed) {
+    List<VideoAnnotation> shuffled = new ArrayList<>(videos);
+    Collections.shuffle(shuffled, new Random(seed));
+    int validation = (int) Math.round(valRatio * videos.size());
+    return List.of(shuffled.subList(validation, shuffled.size()),
+        shuffled.subList(0, validation));
+  }
+
+  /** The state of one run: model, optimizer, EMA, adversary, counters. */
+  private final class Run implements AutoCloseable {
+    final VideoClassifierModel model;
+    final MetricsLog metrics;
+    final VideoSampleSource validation;
+    final Collator collator;
+    final CategoryMap categories;
+    final List<String> names = new ArrayList<>();
+    final List<Tensor> parameters = new ArrayList<>();
+    final TensorList trained;
+    final List<ParameterGroups.Group> groups;
+    final AdamW optimizer;
+    final ExponentialMovingAverage ema;
+    final Adversary adversary;
+    final NonFiniteGuard guard = new NonFiniteGuard(20);
+    final List<String> skippedPerturbations = new ArrayList<>();
+    long step;
+    double learningRate;
+    OfficialScore bestScore;
+    long bestStep = -1;
+
+    Run(VideoClassifierModel model, MetricsLog metrics, VideoSampleSource validation,
+        Collator collator, CategoryMap categories) {
+      this.model = model;
+      this.metrics = metrics;
+      this.validation = validation;
+      this.collator = collator;
+      this.categories = categories;
+      List<String> allNames = new ArrayList<>();
+      List<Tensor> all = new ArrayList<>();
+      for (Map.Entry<String, Tensor> entry : StateDicts.parameters(model).entrySet()) {
+        String name = entry.getKey();
+        Tensor parameter = entry.getValue();
+        allNames.add(name);
+        all.add(parameter);
+        // the BERT pooler feeds no output of these classifiers: it would never get a gradient
+        if (name.startsWith("bert.pooler.")) {
+          parameter.set_requires_grad(false);
+        } else {
+          names.add(name);
+          parameters.add(parameter);
+        }
+      }
+      trained = TensorList.of("parameters", names, parameters);
+      groups = ParameterGroups.of(names, parameters, options.learningRates(), 0.01);
+      optimizer = ParameterGroups.adamW(groups, 1e-6);
+      ema = new ExponentialMovingAverage(allNames, all, options.emaDecay());
+      Tensor words = parameters.get(names.indexOf(WORD_EMBEDDINGS));
+      adversary = switch (options.adversary()) {
+        case NONE -> Adversary.NONE;
+        case FGM -> new Fgm(List.of(WORD_EMBEDDINGS), List.of(words), options.fgmEpsilon());
+        case PGD -> new Pgd(names, parameters, List.of(WORD_EMBEDDINGS), List.of(words),
+            options.pgdSteps(), options.pgdEpsilon(), options.pgdAlpha());
+      };
+      model.train(true);
+    }
+
+    /** One optimizer step on a batch; returns the clean loss. */
+    double step(Batch batch, LinearWarmupDecay schedule, int epoch) {
+      double factor = schedule.factor(step);
+      ParameterGroups.setLearningRates(optimizer, groups, factor);
+      learningRate = groups.get(0).learningRate() * factor;
+      ModelInputs inputs = new ModelInputs(batch.textIds(), batch.textMask(), batch.frames(),
+          batch.frameMask());
+      Runnable forwardBackward = () -> loss(inputs, batch.labels()).backward();
+      optimizer.zero_grad(false);
+      Tensor loss = loss(inputs, batch.labels());
+      loss.backward();
+      double lossValue = loss.item_double();
+      if (epoch >= options.adversaryFromEpoch()) {
+        skippedPerturbations.addAll(adversary.attack(forwardBackward,
+            () -> optimizer.zero_grad(false)));
+      }
+      step++;
+      try (TensorList gradients = TensorList.gradientsOf(trained)) {
+        if (!guard.allowStep(step, lossValue, gradients)) {
+          log.warn("step {}: non-finite loss or gradient, step skipped", step);
+          return lossValue;
+        }
+      }
+      if (options.clipGradNorm() > 0) {
+        torch.clip_grad_norm_(model.parameters(), options.clipGradNorm());
+      }
+      optimizer.step();
+      ema.update();
+      return lossValue;
+    }
+
+    Tensor loss(ModelInputs inputs, Tensor labels) {
+      return torch.nll_loss(torch.log_softmax(model.forward(inputs).logits(), 1), labels);
+    }
+
+    /** Evaluates and saves with the EMA weights, then puts the live weights back. */
+    void evaluateAndSave() {
+      ema.withAveragedWeights(() -> {
+        OfficialScore score = evaluate();
+        Map<String, Object> record = new LinkedHashMap<>();
+        record.put("step", step);
+        record.put("lv1_micro_f1", score.lv1MicroF1());
+        record.put("lv1_macro_f1", score.lv1MacroF1());
+        record.put("lv2_micro_f1", score.lv2MicroF1());
+        record.put("lv2_macro_f1", score.lv2MacroF1());
+        record.put("mean_f1", score.mean());
+        metrics.record("eval", record);
+        Path checkpoint = options.out().resolve("checkpoints").resolve(
+            String.format(Locale.ROOT, "step-%06d-score-%.4f", step, score.mean()));
+        saveAtomically(checkpoint);
+        boolean best = bestScore == null || score.mean() > bestScore.mean();
+        log.info("step {}: mean F1 {} (lv1 {} / {}, lv2 {} / {}){}", step,
+            format(score.mean()), format(score.lv1MicroF1()), format(score.lv1MacroF1()),
+            format(score.lv2MicroF1()), format(score.lv2MacroF1()), best ? ", best so far" : "");
+        if (best) {
+          bestScore = score;
+          bestStep = step;
+          saveAtomically(options.out().resolve("best"));
+        }
+      });
+    }
+
+    OfficialScore evaluate() {
+      model.train(false);
+      int n = validation.size();
+      int[] truth = new int[n];
+      int[] predicted = new int[n];
+      try (NoGradGuard noGrad = new NoGradGuard();
+           Loader loader = new Loader(validation, BatchPlan.inOrder(n, options.batchSize()),
+               collator, new Loader.Options(options.loaderWorkers(), 4, 0))) {
+        Loader.Epoch batches = loader.epoch(0);
+        while (batches.hasNext()) {
+          try (Batch batch = batches.next(); PointerScope scope = new PointerScope()) {
+            Tensor logits = model.forward(new ModelInputs(batch.textIds(), batch.textMask(),
+                batch.frames(), batch.frameMask())).logits();
+            long[] argmax = new long[batch.size()];
+            logits.argmax(new LongOptional(1), false).contiguous().data_ptr_long().get(argmax);
+            long[] labels = new long[batch.size()];
+            batch.labels().contiguous().data_ptr_long().get(labels);
+            int[] indices = batch.sampleIndices();
+            for (int i = 0; i < indices.length; i++) {
+              predicted[indices[i]] = (int) argmax[i];
+              truth[indices[i]] = (int) labels[i];
+            }
+          }
+        }
+      } finally {
+        model.train(true);
+      }
+      return OfficialScore.of(truth, predicted, categories);
+    }
+
+    /** A model directory appears whole under its final name or not at all. */
+    void saveAtomically(Path target) {
+      Path temporary = target.resolveSibling("." + target.getFileName() + ".partial");
+      try {
+        deleteRecursively(temporary);
+        ModelDirectory.save(temporary, model, options.textModel());
+        Path previous = target.resolveSibling("." + target.getFileName() + ".previous");
+        deleteRecursively(previous);
+        if (Files.exists(target)) {
+          Files.move(target, previous);
+        }
+        AtomicFiles.moveIntoPlace(temporary, target);
+        deleteRecursively(previous);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot save checkpoint " + target, e);
+      }
+    }
+
+    @Override
+    public void close() {
+      ema.close();
+      trained.close();
+      if (adversary instanceof AutoCloseable closeable) {
+        try {
+          closeable.close();
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      }
+    }
+  }
+
+  private static String format(double value) {
+    return String.format(Locale.ROOT, "%.4f", value);
+  }
+
+  static void deleteRecursively(Path path) throws IOException {
+    if (!Files.exists(path)) {
+      return;
+    }
+    try (Stream<Path> files = Files.walk(path)) {
+      for (Path p : files.sorted(Collections.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+}

@@ -1,0 +1,114 @@
+package dev.vidtag.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vidtag.data.AnnotationReader;
+import dev.vidtag.data.CategoryMap;
+import dev.vidtag.data.SyntheticDataset;
+import dev.vidtag.data.VideoAnnotation;
+import dev.vidtag.eval.OfficialScore;
+import dev.vidtag.model.Architecture;
+import dev.vidtag.model.HuggingFaceBert;
+import dev.vidtag.model.ModelDirectory;
+import dev.vidtag.model.VideoClassifierModel;
+import dev.vidtag.runtime.TorchRuntime;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Fine-tuning a tiny single-stream model on a generated dataset, end to end. */
+class TrainerTest {
+  @TempDir static Path dir;
+  static Path data;
+
+  @BeforeAll
+  static void generate() {
+    TorchRuntime.initialize();
+    data = dir.resolve("data");
+    new SyntheticDataset(new SyntheticDataset.Options(3000, 0, 0, 32,
+        SyntheticDataset.FrameKind.NPY, 7))
+        .write(data, (directory, config, seed) -> HuggingFaceBert.writeRandomWeights(directory, seed));
+  }
+
+  private static Trainer.Options options(Path out, Trainer.AdversaryKind adversary, int epochs) {
+    Trainer.Options d = Trainer.Options.defaults(data, Architecture.SINGLE,
+        data.resolve("text-model"), out);
+    return new Trainer.Options(d.data(), d.arch(), d.textModel(), d.out(), epochs, 32, 8, 48,
+        new ParameterGroups.LearningRates(1e-3, 2e-3, 2e-3), d.warmupFraction(), 0.99,
+        adversary, 0, 2, 0.05, 0.02, 0.05, 40, 40, 0.1, d.seed(), 1, 0.0, d.pooling());
+  }
+
+  /** The majority class of the training part, scored on the validation part. */
+  private static OfficialScore majorityBaseline(double valRatio, long seed) {
+    CategoryMap categories = CategoryMap.official();
+    List<VideoAnnotation> labeled =
+        AnnotationReader.readAll(data.resolve("annotations/labeled.json"), true);
+    List<List<VideoAnnotation>> split = Trainer.split(labeled, valRatio, seed);
+    int[] counts = new int[categories.size()];
+    for (VideoAnnotation v : split.get(0)) {
+      counts[categories.lv2Index(v.categoryId().orElseThrow()).getAsInt()]++;
+    }
+    int majority = 0;
+    for (int c = 1; c < counts.length; c++) {
+      majority = counts[c] > counts[majority] ? c : majority;
+    }
+    List<VideoAnnotation> validation = split.get(1);
+    int[] truth = new int[validation.size()];
+    int[] predicted = new int[validation.size()];
+    for (int i = 0; i < truth.length; i++) {
+      truth[i] = categories.lv2Index(validation.get(i).categoryId().orElseThrow()).getAsInt();
+      predicted[i] = majority;
+    }
+    return OfficialScore.of(truth, predicted, categories);
+  }
+
+  @Test
+  void learnsFarAboveTheMajorityClassAndKeepsLoadableCheckpoints() throws Exception {
+    Path out = dir.resolve("run-pgd");
+    Trainer.Result result = new Trainer(options(out, Trainer.AdversaryKind.PGD, 4)).run();
+
+    OfficialScore majority = majorityBaseline(0.1, 2022);
+    assertTrue(result.bestScore().mean() > majority.mean() + 0.15,
+        "best " + result.bestScore() + " against majority " + majority);
+    assertEquals(4 * (2700 / 32), result.steps());
+
+    List<Path> checkpoints;
+    try (Stream<Path> listing = Files.list(out.resolve("checkpoints"))) {
+      checkpoints = listing.sorted().toList();
+    }
+    assertEquals(List.of("step-000040", "step-000080", "step-000120", "step-000160",
+        "step-000200", "step-000240", "step-000280", "step-000320", "step-000336"),
+        checkpoints.stream().map(p -> p.getFileName().toString().substring(0, 11)).toList());
+    VideoClassifierModel best = ModelDirectory.load(result.best());
+    assertEquals(Architecture.SINGLE, best.config().arch());
+    assertTrue(Files.exists(result.best().resolve("vocab.txt")));
+    try (Stream<Path> leftovers = Files.list(out)) {
+      assertEquals(List.of(), leftovers.filter(p -> p.getFileName().toString().startsWith("."))
+          .toList(), "no partial checkpoint left behind");
+    }
+
+    List<JsonNode> evaluations = new ArrayList<>();
+    ObjectMapper json = new ObjectMapper();
+    for (String line : Files.readAllLines(out.resolve("metrics.jsonl"))) {
+      JsonNode record = json.readTree(line);
+      if (record.get("kind").asText().equals("eval")) {
+        evaluations.add(record);
+      }
+    }
+    assertEquals(9, evaluations.size());
+    double bestLogged = evaluations.stream().mapToDouble(e -> e.get("mean_f1").asDouble()).max()
+        .orElseThrow();
+    assertEquals(result.bestScore().mean(), bestLogged, 1e-12);
+    assertTrue(checkpoints.get(checkpoints.size() - 1).getFileName().toString()
+        .endsWith(String.format(java.util.Locale.ROOT, "%.4f",
+            evaluations.get(evaluations.size() - 1).get("mean_f1").asDouble())));
+  }
+}
