@@ -14,12 +14,16 @@ import dev.vidtag.model.Architecture;
 import dev.vidtag.model.HuggingFaceBert;
 import dev.vidtag.model.ModelDirectory;
 import dev.vidtag.model.VideoClassifierModel;
+import dev.vidtag.model.weights.StateDicts;
 import dev.vidtag.runtime.TorchRuntime;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -110,5 +114,18 @@ class TrainerTest {
     assertTrue(checkpoints.get(checkpoints.size() - 1).getFileName().toString()
         .endsWith(String.format(java.util.Locale.ROOT, "%.4f",
             evaluations.get(evaluations.size() - 1).get("mean_f1").asDouble())));
+
+    // SWA of the two best checkpoints: every weight the mean of theirs
+    List<CheckpointAverage.Checkpoint> ranked = CheckpointAverage.ranked(out);
+    assertTrue(ranked.get(0).score() >= ranked.get(1).score());
+    VideoClassifierModel average = CheckpointAverage.average(ranked.subList(0, 2));
+    Map<String, Tensor> first = StateDicts.parameters(ModelDirectory.load(ranked.get(0).directory()));
+    Map<String, Tensor> second = StateDicts.parameters(ModelDirectory.load(ranked.get(1).directory()));
+    for (Map.Entry<String, Tensor> e : StateDicts.parameters(average).entrySet()) {
+      Tensor expected = first.get(e.getKey()).add(second.get(e.getKey())).div(new Scalar(2.0));
+      double scale = expected.abs().max().item_double();
+      double diff = e.getValue().sub(expected).abs().max().item_double();
+      assertTrue(diff <= 1e-6 * Math.max(scale, 1e-30), e.getKey() + ": " + diff);
+    }
   }
 }

@@ -1,0 +1,85 @@
+package dev.vidtag.train;
+
+import dev.vidtag.kernels.FusedKernels;
+import dev.vidtag.kernels.TensorList;
+import dev.vidtag.model.ModelDirectory;
+import dev.vidtag.model.VideoClassifierModel;
+import dev.vidtag.model.weights.StateDicts;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * SWA as the reference used it: the equal-weight average of a run's K best checkpoints by
+ * validation score, folded in one model at a time with the fused kernel (one model in memory
+ * besides the average).
+ */
+public final class CheckpointAverage {
+  private static final Pattern NAME = Pattern.compile("step-(\\d+)-score-(\\d+\\.\\d+)");
+
+  private CheckpointAverage() {}
+
+  /** A checkpoint of a run, with the step and score its name records. */
+  public record Checkpoint(Path directory, long step, double score) {}
+
+  /** The run's checkpoints, best score first (ties: the later step first). */
+  public static List<Checkpoint> ranked(Path run) {
+    Path folder = run.resolve("checkpoints");
+    if (!Files.isDirectory(folder)) {
+      throw new IllegalArgumentException(run + " has no checkpoints/ folder: not a training run");
+    }
+    List<Checkpoint> checkpoints = new ArrayList<>();
+    try (Stream<Path> listing = Files.list(folder)) {
+      for (Path p : listing.toList()) {
+        Matcher m = NAME.matcher(p.getFileName().toString());
+        if (m.matches() && Files.isDirectory(p)) {
+          checkpoints.add(new Checkpoint(p, Long.parseLong(m.group(1)), Double.parseDouble(m.group(2))));
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot list " + folder, e);
+    }
+    checkpoints.sort(Comparator.comparingDouble(Checkpoint::score).reversed()
+        .thenComparing(Comparator.comparingLong(Checkpoint::step).reversed()));
+    return checkpoints;
+  }
+
+  /** The average of the given checkpoints' weights, in a model of the first one's config. */
+  public static VideoClassifierModel average(List<Checkpoint> checkpoints) {
+    if (checkpoints.isEmpty()) {
+      throw new IllegalArgumentException("no checkpoints to average");
+    }
+    VideoClassifierModel average = ModelDirectory.load(checkpoints.get(0).directory());
+    Map<String, Tensor> averageTensors = StateDicts.parameters(average);
+    List<String> names = new ArrayList<>(averageTensors.keySet());
+    try (TensorList averageList = TensorList.of("average", names,
+        new ArrayList<>(averageTensors.values()))) {
+      for (int k = 1; k < checkpoints.size(); k++) {
+        Path directory = checkpoints.get(k).directory();
+        if (!ModelDirectory.config(directory).equals(average.config())) {
+          throw new IllegalArgumentException(directory + " has another model config than "
+              + checkpoints.get(0).directory() + ": they cannot be averaged");
+        }
+        try (PointerScope scope = new PointerScope()) {
+          Map<String, Tensor> model = StateDicts.parameters(ModelDirectory.load(directory));
+          List<Tensor> tensors = new ArrayList<>();
+          for (String name : names) {
+            tensors.add(model.get(name));
+          }
+          FusedKernels.swaAccumulate(averageList, TensorList.of(directory.toString(), names, tensors), k);
+        }
+      }
+    }
+    return average;
+  }
+}
