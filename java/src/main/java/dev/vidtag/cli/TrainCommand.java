@@ -125,6 +125,8 @@ final class TrainCommand implements Callable<Integer> {
         result.steps(), result.bestScore().mean(), result.bestStep(),
         result.bestScore().lv1MicroF1(), result.bestScore().lv1MacroF1(),
         result.bestScore().lv2MicroF1(), result.bestScore().lv2MacroF1(), result.best());
+    printer.printf(Locale.ROOT, "always predicting the most frequent training class: mean F1 %.4f%n",
+        result.majorityBaseline().mean());
     if (result.skippedSteps() > 0) {
       printer.printf("steps skipped for a non-finite loss or gradient: %d%n", result.skippedSteps());
     }

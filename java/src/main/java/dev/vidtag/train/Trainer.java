@@ -101,9 +101,12 @@ public final class Trainer {
     }
   }
 
-  /** The outcome of a run. */
+  /**
+   * The outcome of a run; {@code majorityBaseline} is the score of always predicting the
+   * training part's most frequent class, on the same validation videos.
+   */
   public record Result(long steps, OfficialScore bestScore, long bestStep, Path best,
-      long skippedSteps, List<String> skippedPerturbations) {}
+      OfficialScore majorityBaseline, long skippedSteps, List<String> skippedPerturbations) {}
 
   private final Options options;
 
@@ -121,6 +124,9 @@ public final class Trainer {
     List<VideoAnnotation> validation = split.get(1);
     log.info("{} labeled videos: {} for training, {} for validation", labeled.size(),
         train.size(), validation.size());
+    OfficialScore baseline = majorityBaseline(train, validation, categories);
+    log.info("always predicting the most frequent training class scores mean F1 {} on validation",
+        format(baseline.mean()));
     if (train.size() < o.batchSize()) {
       throw new IllegalArgumentException("only " + train.size() + " training videos for batches of "
           + o.batchSize());
@@ -169,7 +175,7 @@ public final class Trainer {
         }
       }
       run.close();
-      return new Result(run.step, run.bestScore, run.bestStep, o.out().resolve("best"),
+      return new Result(run.step, run.bestScore, run.bestStep, o.out().resolve("best"), baseline,
           run.guard.skipped(), List.copyOf(run.skippedPerturbations));
     }
   }
@@ -186,6 +192,29 @@ public final class Trainer {
     log.info("text encoder from {}: missing {}, unused {}", o.textModel(), report.missing(),
         report.unexpected());
     return model;
+  }
+
+  static OfficialScore majorityBaseline(List<VideoAnnotation> train,
+      List<VideoAnnotation> validation, CategoryMap categories) {
+    int[] counts = new int[categories.size()];
+    for (VideoAnnotation video : train) {
+      counts[lv2(video, categories)]++;
+    }
+    int majority = 0;
+    for (int c = 1; c < counts.length; c++) {
+      majority = counts[c] > counts[majority] ? c : majority;
+    }
+    int[] truth = new int[validation.size()];
+    int[] predicted = new int[validation.size()];
+    for (int i = 0; i < truth.length; i++) {
+      truth[i] = lv2(validation.get(i), categories);
+      predicted[i] = majority;
+    }
+    return OfficialScore.of(truth, predicted, categories);
+  }
+
+  private static int lv2(VideoAnnotation video, CategoryMap categories) {
+    return categories.lv2Index(video.categoryId().orElseThrow()).getAsInt();
   }
 
   /** The seeded split: a shuffled copy cut at round(ratio * n) validation videos. */

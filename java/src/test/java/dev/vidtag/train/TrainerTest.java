@@ -80,6 +80,7 @@ class TrainerTest {
     Trainer.Result result = new Trainer(options(out, Trainer.AdversaryKind.PGD, 4)).run();
 
     OfficialScore majority = majorityBaseline(0.1, 2022);
+    assertEquals(majority, result.majorityBaseline());
     assertTrue(result.bestScore().mean() > majority.mean() + 0.15,
         "best " + result.bestScore() + " against majority " + majority);
     assertEquals(4 * (2700 / 32), result.steps());
