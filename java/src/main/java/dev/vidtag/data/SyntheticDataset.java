@@ -3,6 +3,7 @@ package dev.vidtag.data;
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.vidtag.io.AtomicFiles;
 import java.io.BufferedOutputStream;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -12,7 +13,6 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
@@ -120,7 +120,7 @@ public final class SyntheticDataset {
         throw new IllegalArgumentException(out + " exists and is not an empty folder");
       }
       Path partial = out.resolveSibling(out.getFileName() + ".partial");
-      deleteRecursively(partial);
+      AtomicFiles.deleteRecursively(partial);
       Files.createDirectories(partial.resolve("annotations"));
       Files.createDirectories(partial.resolve("zip_feats"));
       int[] counts = {options.labeled(), options.unlabeled(), options.test()};
@@ -272,17 +272,6 @@ public final class SyntheticDataset {
   private static boolean isEmpty(Path directory) throws IOException {
     try (Stream<Path> entries = Files.list(directory)) {
       return entries.findAny().isEmpty();
-    }
-  }
-
-  static void deleteRecursively(Path path) throws IOException {
-    if (!Files.exists(path)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(path)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
     }
   }
 }

@@ -37,7 +37,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import java.util.stream.Stream;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
 import org.bytedeco.pytorch.LongOptional;
@@ -380,15 +379,15 @@ public final class Trainer {
     void saveAtomically(Path target) {
       Path temporary = target.resolveSibling("." + target.getFileName() + ".partial");
       try {
-        deleteRecursively(temporary);
+        AtomicFiles.deleteRecursively(temporary);
         ModelDirectory.save(temporary, model, options.textModel());
         Path previous = target.resolveSibling("." + target.getFileName() + ".previous");
-        deleteRecursively(previous);
+        AtomicFiles.deleteRecursively(previous);
         if (Files.exists(target)) {
           Files.move(target, previous);
         }
         AtomicFiles.moveIntoPlace(temporary, target);
-        deleteRecursively(previous);
+        AtomicFiles.deleteRecursively(previous);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot save checkpoint " + target, e);
       }
@@ -410,16 +409,5 @@ public final class Trainer {
 
   private static String format(double value) {
     return String.format(Locale.ROOT, "%.4f", value);
-  }
-
-  static void deleteRecursively(Path path) throws IOException {
-    if (!Files.exists(path)) {
-      return;
-    }
-    try (Stream<Path> files = Files.walk(path)) {
-      for (Path p : files.sorted(Collections.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    }
   }
 }
