@@ -53,6 +53,21 @@ class FramePipelineTest {
     return rgb;
   }
 
+  /** The test pattern encoded as a JPEG by ImageIO, a decoder independent of OpenCV. */
+  private static ByteArrayOutputStream patternJpeg(int width, int height) throws IOException {
+    byte[] rgb = pattern(width, height);
+    BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_3BYTE_BGR);
+    byte[] raster = ((DataBufferByte) image.getRaster().getDataBuffer()).getData();
+    for (int i = 0; i < rgb.length; i += 3) {
+      raster[i] = rgb[i + 2];
+      raster[i + 1] = rgb[i + 1];
+      raster[i + 2] = rgb[i];
+    }
+    ByteArrayOutputStream jpeg = new ByteArrayOutputStream();
+    ImageIO.write(image, "jpg", jpeg);
+    return jpeg;
+  }
+
   private static Mat bgrMat(byte[] rgb, int width, int height) {
     byte[] bgr = rgb.clone();
     for (int i = 0; i < bgr.length; i += 3) {
@@ -137,16 +152,7 @@ class FramePipelineTest {
 
   @Test
   void decodesJpegsLikeAnIndependentDecoder() throws IOException {
-    byte[] rgb = pattern(320, 240);
-    BufferedImage image = new BufferedImage(320, 240, BufferedImage.TYPE_3BYTE_BGR);
-    byte[] raster = ((DataBufferByte) image.getRaster().getDataBuffer()).getData();
-    for (int i = 0; i < rgb.length; i += 3) {
-      raster[i] = rgb[i + 2];
-      raster[i + 1] = rgb[i + 1];
-      raster[i + 2] = rgb[i];
-    }
-    ByteArrayOutputStream jpeg = new ByteArrayOutputStream();
-    ImageIO.write(image, "jpg", jpeg);
+    ByteArrayOutputStream jpeg = patternJpeg(320, 240);
     BufferedImage javaDecoded = ImageIO.read(new java.io.ByteArrayInputStream(jpeg.toByteArray()));
     byte[] javaPixels = ((DataBufferByte) javaDecoded.getRaster().getDataBuffer()).getData();
     try (PointerScope scope = new PointerScope()) {
@@ -217,16 +223,7 @@ class FramePipelineTest {
 
   @Test
   void reducedDecodingOfLargeFramesStaysCloseToFullDecoding() throws IOException {
-    byte[] rgb = pattern(1280, 720);
-    BufferedImage image = new BufferedImage(1280, 720, BufferedImage.TYPE_3BYTE_BGR);
-    byte[] raster = ((DataBufferByte) image.getRaster().getDataBuffer()).getData();
-    for (int i = 0; i < rgb.length; i += 3) {
-      raster[i] = rgb[i + 2];
-      raster[i + 1] = rgb[i + 1];
-      raster[i + 2] = rgb[i];
-    }
-    ByteArrayOutputStream jpeg = new ByteArrayOutputStream();
-    ImageIO.write(image, "jpg", jpeg);
+    ByteArrayOutputStream jpeg = patternJpeg(1280, 720);
     assertEquals(720, FramePipeline.shortSide(jpeg.toByteArray()));
     float[] full = new FramePipeline().decode(jpeg.toByteArray(), FILE, "0000.jpg");
     float[] reduced = new FramePipeline(Resize.MATCH_TORCHVISION, true).decode(jpeg.toByteArray(), FILE, "0000.jpg");
