@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fine-tuning ablation on a generated dataset: plain, +EMA, +EMA+PGD, +EMA+FGM, for the tiny
-# single-stream model of a `vidtag synth` text-model. Prints each run's best validation score.
+# Fine-tuning ablation on a generated dataset: plain, +EMA, +EMA+PGD, +EMA+FGM, and SWA of the
+# three best checkpoints of the +EMA+PGD run, for the tiny single-stream model of a `vidtag synth`
+# text-model. Prints each run's best validation score and the average's.
 #   benchmarks/ablation.sh [WORK_DIR]   (default: a new temporary directory)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,3 +26,4 @@ run plain --ema 0 --adversary none
 run ema --ema 0.99 --adversary none
 run ema-pgd --ema 0.99 --adversary pgd --pgd-epsilon 0.05 --pgd-alpha 0.02
 run ema-fgm --ema 0.99 --adversary fgm --fgm-epsilon 0.05
+"$vidtag" swa --run "$work/ema-pgd" --top 3 --out "$work/ema-pgd-swa3" 2>/dev/null | sed "s/^/ema-pgd-swa3: /"

@@ -1,10 +1,13 @@
 package dev.vidtag.cli;
 
+import dev.vidtag.eval.OfficialScore;
 import dev.vidtag.io.AtomicFiles;
 import dev.vidtag.model.ModelDirectory;
 import dev.vidtag.model.VideoClassifierModel;
 import dev.vidtag.train.CheckpointAverage;
 import dev.vidtag.train.CheckpointAverage.Checkpoint;
+import dev.vidtag.train.Trainer;
+import dev.vidtag.train.Validation;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -20,7 +23,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code vidtag swa}: the equal-weight average of a run's best checkpoints. */
 @Command(name = "swa", mixinStandardHelpOptions = true,
-    description = "Averages the K best checkpoints of a training run (by validation score) into a model directory.")
+    description = "Averages the K best checkpoints of a training run (by validation score) into a "
+        + "model directory, and scores the average on the run's validation split.")
 final class SwaCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -34,6 +38,9 @@ final class SwaCommand implements Callable<Integer> {
 
   @Option(names = "--out", required = true, paramLabel = "MODEL_DIR", description = "The averaged model directory (must not exist).")
   Path out;
+
+  @Option(names = "--workers", defaultValue = "1", description = "Loader threads for the validation (default: ${DEFAULT-VALUE}).")
+  int workers;
 
   @Override
   public Integer call() throws IOException {
@@ -58,6 +65,12 @@ final class SwaCommand implements Callable<Integer> {
       printer.printf(Locale.ROOT, "  step %d  score %.4f  %s%n", c.step(), c.score(), c.directory());
     }
     printer.printf("averaged %d checkpoints into %s%n", chosen.size(), out);
+    if (Files.isRegularFile(run.resolve(Trainer.OPTIONS_FILE))) {
+      OfficialScore score = Validation.ofRun(run, average, out, workers);
+      printer.printf(Locale.ROOT, "validation mean F1 of the average: %.4f (lv1 %.4f / %.4f, lv2 %.4f / %.4f); best single checkpoint: %.4f%n",
+          score.mean(), score.lv1MicroF1(), score.lv1MacroF1(), score.lv2MicroF1(),
+          score.lv2MacroF1(), chosen.get(0).score());
+    }
     printer.flush();
     return 0;
   }

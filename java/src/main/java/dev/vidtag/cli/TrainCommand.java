@@ -6,13 +6,15 @@ import dev.vidtag.runtime.DeviceSpec;
 import dev.vidtag.train.ParameterGroups;
 import dev.vidtag.train.Trainer;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -21,21 +23,29 @@ import picocli.CommandLine.Spec;
     description = "Fine-tunes a single- or double-stream classifier with the reference's tricks "
         + "(parameter groups, warmup and linear decay, EMA, FGM or PGD) and checkpoints it.")
 final class TrainCommand implements Callable<Integer> {
+  private static final Set<String> ALLOWED_WITH_RESUME =
+      Set.of("--resume", "--workers", "--threads", "--device");
+
   @Spec CommandSpec spec;
 
   @Mixin RuntimeMixin runtime;
 
-  @Option(names = "--data", required = true, paramLabel = "DIR", description = "Dataset in the official layout.")
+  @Option(names = "--resume", paramLabel = "RUN",
+      description = "Continue the run in RUN from its last saved state, with the options it was "
+          + "started with (no other option but --workers and the runtime ones).")
+  Path resume;
+
+  @Option(names = "--data", paramLabel = "DIR", description = "Dataset in the official layout.")
   Path data;
 
-  @Option(names = "--arch", required = true, paramLabel = "single|double", description = "Model architecture.")
+  @Option(names = "--arch", paramLabel = "single|double", description = "Model architecture.")
   String arch;
 
-  @Option(names = "--text-model", required = true, paramLabel = "HF_DIR",
+  @Option(names = "--text-model", paramLabel = "HF_DIR",
       description = "Hugging Face BERT directory that initialises the text encoder.")
   Path textModel;
 
-  @Option(names = "--out", required = true, paramLabel = "RUN", description = "Run directory (created; must not hold a run).")
+  @Option(names = "--out", paramLabel = "RUN", description = "Run directory (created; must not hold a run).")
   Path out;
 
   @Option(names = "--epochs", defaultValue = "5", description = "Epochs (default: ${DEFAULT-VALUE}).")
@@ -101,6 +111,9 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--pooling", defaultValue = "mean_masked", description = "mean_masked or mean_all (default: ${DEFAULT-VALUE}).")
   String pooling;
 
+  @Option(names = "--state-every", defaultValue = "500", description = "Save the resumable state every N steps, and at each evaluation (default: ${DEFAULT-VALUE}).")
+  long stateEvery;
+
   @Option(names = "--workers", defaultValue = "1", description = "Loader threads (default: ${DEFAULT-VALUE}).")
   int workers;
 
@@ -110,16 +123,8 @@ final class TrainCommand implements Callable<Integer> {
     if (runtime.deviceSpec().kind() != DeviceSpec.Kind.CPU) {
       throw new IllegalArgumentException("vidtag train runs on the CPU for now; use --device cpu");
     }
-    if (Files.isDirectory(out.resolve("checkpoints")) || Files.exists(out.resolve("metrics.jsonl"))) {
-      throw new IllegalArgumentException(out + " already holds a run; choose another --out");
-    }
-    Trainer.Options options = new Trainer.Options(data, Architecture.fromConfigName(arch),
-        textModel, out, epochs, batchSize, maxFrames, maxText,
-        new ParameterGroups.LearningRates(bertLr, crossLr, lr), warmup, ema,
-        Trainer.AdversaryKind.valueOf(adversary.toUpperCase(Locale.ROOT)), adversaryFromEpoch,
-        pgdSteps, pgdEpsilon, pgdAlpha, fgmEpsilon, evalEvery, evalFrom, valRatio, seed, workers,
-        clip, Pooling.fromConfigName(pooling));
-    Trainer.Result result = new Trainer(options).run();
+    Trainer trainer = resume != null ? resumedTrainer() : newTrainer();
+    Trainer.Result result = trainer.run();
     PrintWriter printer = spec.commandLine().getOut();
     printer.printf(Locale.ROOT, "%d steps; best mean F1 %.4f at step %d (lv1 %.4f / %.4f, lv2 %.4f / %.4f) in %s%n",
         result.steps(), result.bestScore().mean(), result.bestStep(),
@@ -132,5 +137,33 @@ final class TrainCommand implements Callable<Integer> {
     }
     printer.flush();
     return 0;
+  }
+
+  private Trainer resumedTrainer() {
+    List<String> others = spec.commandLine().getParseResult().matchedOptions().stream()
+        .map(OptionSpec::longestName)
+        .filter(name -> !ALLOWED_WITH_RESUME.contains(name))
+        .toList();
+    if (!others.isEmpty()) {
+      throw new IllegalArgumentException("--resume continues with the run's own options; drop "
+          + String.join(", ", others));
+    }
+    return Trainer.resuming(resume, workers);
+  }
+
+  private Trainer newTrainer() {
+    for (Object[] required : new Object[][] {{"--data", data}, {"--arch", arch},
+        {"--text-model", textModel}, {"--out", out}}) {
+      if (required[1] == null) {
+        throw new IllegalArgumentException("missing " + required[0] + " (required unless --resume)");
+      }
+    }
+    Trainer.Options options = new Trainer.Options(data, Architecture.fromConfigName(arch),
+        textModel, out, epochs, batchSize, maxFrames, maxText,
+        new ParameterGroups.LearningRates(bertLr, crossLr, lr), warmup, ema,
+        Trainer.AdversaryKind.valueOf(adversary.toUpperCase(Locale.ROOT)), adversaryFromEpoch,
+        pgdSteps, pgdEpsilon, pgdAlpha, fgmEpsilon, evalEvery, evalFrom, valRatio, seed, workers,
+        clip, Pooling.fromConfigName(pooling), stateEvery);
+    return new Trainer(options);
   }
 }

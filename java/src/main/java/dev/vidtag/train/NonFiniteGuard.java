@@ -14,10 +14,17 @@ public final class NonFiniteGuard {
   private long skipped;
 
   public NonFiniteGuard(int maxConsecutive) {
+    this(maxConsecutive, 0, 0);
+  }
+
+  /** A guard that continues a resumed run's counts. */
+  public NonFiniteGuard(int maxConsecutive, long skipped, int consecutive) {
     if (maxConsecutive < 1) {
       throw new IllegalArgumentException("maxConsecutive must be at least 1, got " + maxConsecutive);
     }
     this.maxConsecutive = maxConsecutive;
+    this.skipped = skipped;
+    this.consecutive = consecutive;
   }
 
   /**
@@ -41,6 +48,11 @@ public final class NonFiniteGuard {
           + "rate, enable gradient clipping, or check the input data");
     }
     return false;
+  }
+
+  /** Steps skipped in a row up to the last one. */
+  public int consecutive() {
+    return consecutive;
   }
 
   /** Steps skipped so far. */

@@ -17,11 +17,19 @@ public final class Progress {
   private final long totalSteps;
   private final Duration plainInterval;
   private final long startNanos;
+  private final long firstStep;
   private long lastPlainNanos;
   private long samples;
 
   public Progress(PrintStream out, boolean terminal, long totalSteps, Duration plainInterval) {
+    this(out, terminal, totalSteps, 0, plainInterval);
+  }
+
+  /** Progress of a run resumed after {@code firstStep} steps: rates and ETA count from there. */
+  public Progress(PrintStream out, boolean terminal, long totalSteps, long firstStep,
+      Duration plainInterval) {
     this.out = out;
+    this.firstStep = firstStep;
     this.terminal = terminal;
     this.totalSteps = totalSteps;
     this.plainInterval = plainInterval;
@@ -30,8 +38,9 @@ public final class Progress {
   }
 
   /** A progress display on stderr that redraws when stderr is a terminal. */
-  public static Progress onStderr(long totalSteps) {
-    return new Progress(System.err, System.console() != null, totalSteps, Duration.ofSeconds(30));
+  public static Progress onStderr(long totalSteps, long firstStep) {
+    return new Progress(System.err, System.console() != null, totalSteps, firstStep,
+        Duration.ofSeconds(30));
   }
 
   /** Reports a finished step (1-based) that processed {@code batchSamples} samples. */
@@ -65,7 +74,8 @@ public final class Progress {
     double fraction = totalSteps == 0 ? 1 : Math.min(1.0, (double) step / totalSteps);
     int filled = (int) Math.round(fraction * BAR_WIDTH);
     double rate = elapsedSeconds > 0 ? samples / elapsedSeconds : 0;
-    double eta = step > 0 ? elapsedSeconds * (totalSteps - step) / step : 0;
+    long stepsHere = step - firstStep;
+    double eta = stepsHere > 0 ? elapsedSeconds * (totalSteps - step) / stepsHere : 0;
     return String.format(Locale.ROOT, "step %d/%d [%s%s] %3.0f%% loss %.4f lr %.2e %.1f samples/s ETA %s",
         step, totalSteps, "=".repeat(filled), " ".repeat(BAR_WIDTH - filled), 100 * fraction, loss,
         learningRate, rate, duration(eta));

@@ -1,13 +1,16 @@
 package dev.vidtag.train;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vidtag.data.AnnotationReader;
 import dev.vidtag.data.Batch;
 import dev.vidtag.data.BatchPlan;
 import dev.vidtag.data.BertTokenizer;
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.Collator;
+import dev.vidtag.data.DataException;
 import dev.vidtag.data.FrameSampler;
 import dev.vidtag.data.Loader;
+import dev.vidtag.data.Seeds;
 import dev.vidtag.data.TextRule;
 import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.data.VideoSampleSource;
@@ -39,8 +42,6 @@ import java.util.Map;
 import java.util.Random;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
-import org.bytedeco.pytorch.LongOptional;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.slf4j.Logger;
@@ -59,6 +60,8 @@ import org.slf4j.LoggerFactory;
 public final class Trainer {
   private static final Logger log = LoggerFactory.getLogger(Trainer.class);
   static final String WORD_EMBEDDINGS = "bert.embeddings.word_embeddings.weight";
+  private static final int MAX_CONSECUTIVE_SKIPS = 20;
+  private static final long DROPOUT_STREAM = 0x64726f70L;
 
   /** Adversarial training on the word embeddings. */
   public enum AdversaryKind { NONE, FGM, PGD }
@@ -69,12 +72,12 @@ public final class Trainer {
       double warmupFraction, double emaDecay, AdversaryKind adversary, int adversaryFromEpoch,
       int pgdSteps, double pgdEpsilon, double pgdAlpha, double fgmEpsilon, long evalEvery,
       long evalFrom, double valRatio, long seed, int loaderWorkers, double clipGradNorm,
-      Pooling pooling) {
+      Pooling pooling, long stateEvery) {
 
     public static Options defaults(Path data, Architecture arch, Path textModel, Path out) {
       return new Options(data, arch, textModel, out, 5, 32, 14, 258,
           ParameterGroups.LearningRates.REFERENCE, 0.06, 0.995, AdversaryKind.PGD, 0, 3, 1.0, 0.3,
-          0.75, 500, 3000, 0.1, 2022, 1, 0.0, Pooling.MEAN_MASKED);
+          0.75, 500, 3000, 0.1, 2022, 1, 0.0, Pooling.MEAN_MASKED, 500);
     }
 
     public Options {
@@ -85,6 +88,7 @@ public final class Trainer {
         throw new IllegalArgumentException("max text must be at least 3, got " + maxText);
       }
       requirePositive("eval every", evalEvery);
+      requirePositive("state every", stateEvery);
       if (!(valRatio > 0 && valRatio < 1)) {
         throw new IllegalArgumentException("validation ratio must be in (0, 1), got " + valRatio);
       }
@@ -107,14 +111,63 @@ public final class Trainer {
   public record Result(long steps, OfficialScore bestScore, long bestStep, Path best,
       OfficialScore majorityBaseline, long skippedSteps, List<String> skippedPerturbations) {}
 
-  private final Options options;
+  public static final String OPTIONS_FILE = "options.json";
+  private static final ObjectMapper JSON = new ObjectMapper();
 
+  private final Options options;
+  private final boolean resume;
+
+  /** A new run; its directory must not hold a run yet. */
   public Trainer(Options options) {
+    this(options, false);
+  }
+
+  private Trainer(Options options, boolean resume) {
     this.options = options;
+    this.resume = resume;
+  }
+
+  /**
+   * Continues the run in {@code run} from its last saved state, with the options it was started
+   * with ({@code options.json}); {@code loaderWorkers} may differ, since the batches do not
+   * depend on it.
+   */
+  public static Trainer resuming(Path run, int loaderWorkers) {
+    if (!TrainingState.exists(run)) {
+      throw new IllegalArgumentException(run + " holds no resumable run (its "
+          + TrainingState.DIRECTORY + "/ is written by vidtag train)");
+    }
+    Options o = readOptions(run);
+    return new Trainer(new Options(o.data(), o.arch(), o.textModel(), run, o.epochs(),
+        o.batchSize(), o.maxFrames(), o.maxText(), o.learningRates(), o.warmupFraction(),
+        o.emaDecay(), o.adversary(), o.adversaryFromEpoch(), o.pgdSteps(), o.pgdEpsilon(),
+        o.pgdAlpha(), o.fgmEpsilon(), o.evalEvery(), o.evalFrom(), o.valRatio(), o.seed(),
+        loaderWorkers, o.clipGradNorm(), o.pooling(), o.stateEvery()), true);
+  }
+
+  /** The options a run was started with ({@code RUN/options.json}). */
+  public static Options readOptions(Path run) {
+    Path file = run.resolve(OPTIONS_FILE);
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException(run + " has no " + OPTIONS_FILE
+          + ": not a run of vidtag train");
+    }
+    try {
+      return JSON.readValue(file.toFile(), Options.class);
+    } catch (IOException e) {
+      throw DataException.at(file, null, null, "unreadable run options: " + e.getMessage());
+    }
   }
 
   public Result run() {
     Options o = options;
+    if (!resume) {
+      if (Files.exists(o.out().resolve(OPTIONS_FILE)) || Files.exists(o.out().resolve("metrics.jsonl"))) {
+        throw new IllegalArgumentException(o.out() + " already holds a run; choose another --out, "
+            + "or continue it with --resume");
+      }
+      writeOptions();
+    }
     CategoryMap categories = CategoryMap.official();
     List<VideoAnnotation> labeled =
         AnnotationReader.readAll(o.data().resolve("annotations/labeled.json"), true);
@@ -146,19 +199,28 @@ public final class Trainer {
 
       VideoClassifierModel model = createModel(features.dim());
       Run run = new Run(model, metrics, validationSource, collator, categories);
+      TrainingState.Counters resumed = resume ? run.restore() : null;
+      int firstEpoch = resumed == null ? 0 : resumed.epoch();
+      int batchesDone = resumed == null ? 0 : resumed.batchesDone();
       long stepsPerEpoch = train.size() / o.batchSize();
       long totalSteps = stepsPerEpoch * o.epochs();
       LinearWarmupDecay schedule = LinearWarmupDecay.withWarmupFraction(totalSteps,
           o.warmupFraction());
-      Progress progress = Progress.onStderr(totalSteps);
-      try (Loader loader = new Loader(trainSource,
-          BatchPlan.shuffled(train.size(), o.batchSize(), o.seed(), true), collator,
+      Progress progress = Progress.onStderr(totalSteps, run.step);
+      BatchPlan order = BatchPlan.shuffled(train.size(), o.batchSize(), o.seed(), true);
+      BatchPlan rest = epoch -> {
+        List<int[]> batches = order.batches(epoch);
+        return epoch == firstEpoch ? batches.subList(batchesDone, batches.size()) : batches;
+      };
+      try (Loader loader = new Loader(trainSource, rest, collator,
           new Loader.Options(o.loaderWorkers(), 4, o.seed()))) {
-        for (int epoch = 0; epoch < o.epochs(); epoch++) {
+        for (int epoch = firstEpoch; epoch < o.epochs(); epoch++) {
           Loader.Epoch batches = loader.epoch(epoch);
+          int batchInEpoch = epoch == firstEpoch ? batchesDone : 0;
           while (batches.hasNext()) {
             try (Batch batch = batches.next(); PointerScope scope = new PointerScope()) {
               double loss = run.step(batch, schedule, epoch);
+              batchInEpoch++;
               progress.step(run.step, batch.size(), loss, run.learningRate);
               if (run.step % 10 == 0 || run.step == totalSteps) {
                 metrics.record("step", Map.of("step", run.step, "epoch", epoch, "loss", loss,
@@ -168,6 +230,9 @@ public final class Trainer {
                   || run.step == totalSteps) {
                 progress.interrupt();
                 run.evaluateAndSave();
+                run.saveState(epoch, batchInEpoch);
+              } else if (run.step % o.stateEvery() == 0) {
+                run.saveState(epoch, batchInEpoch);
               }
             }
           }
@@ -176,6 +241,16 @@ public final class Trainer {
       run.close();
       return new Result(run.step, run.bestScore, run.bestStep, o.out().resolve("best"), baseline,
           run.guard.skipped(), List.copyOf(run.skippedPerturbations));
+    }
+  }
+
+  private void writeOptions() {
+    try {
+      Files.createDirectories(options.out());
+      AtomicFiles.writeString(options.out().resolve(OPTIONS_FILE),
+          JSON.writerWithDefaultPrettyPrinter().writeValueAsString(options));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + options.out().resolve(OPTIONS_FILE), e);
     }
   }
 
@@ -233,6 +308,8 @@ public final class Trainer {
     final VideoSampleSource validation;
     final Collator collator;
     final CategoryMap categories;
+    final List<String> allNames = new ArrayList<>();
+    final List<Tensor> all = new ArrayList<>();
     final List<String> names = new ArrayList<>();
     final List<Tensor> parameters = new ArrayList<>();
     final TensorList trained;
@@ -240,7 +317,7 @@ public final class Trainer {
     final AdamW optimizer;
     final ExponentialMovingAverage ema;
     final Adversary adversary;
-    final NonFiniteGuard guard = new NonFiniteGuard(20);
+    NonFiniteGuard guard = new NonFiniteGuard(MAX_CONSECUTIVE_SKIPS);
     final List<String> skippedPerturbations = new ArrayList<>();
     long step;
     double learningRate;
@@ -254,8 +331,6 @@ public final class Trainer {
       this.validation = validation;
       this.collator = collator;
       this.categories = categories;
-      List<String> allNames = new ArrayList<>();
-      List<Tensor> all = new ArrayList<>();
       for (Map.Entry<String, Tensor> entry : StateDicts.parameters(model).entrySet()) {
         String name = entry.getKey();
         Tensor parameter = entry.getValue();
@@ -285,6 +360,8 @@ public final class Trainer {
 
     /** One optimizer step on a batch; returns the clean loss. */
     double step(Batch batch, LinearWarmupDecay schedule, int epoch) {
+      // dropout draws from a generator seeded by the step, so a resumed run draws the same
+      torch.manual_seed(Seeds.mix(options.seed(), step + 1, DROPOUT_STREAM));
       double factor = schedule.factor(step);
       ParameterGroups.setLearningRates(optimizer, groups, factor);
       learningRate = groups.get(0).learningRate() * factor;
@@ -346,33 +423,8 @@ public final class Trainer {
     }
 
     OfficialScore evaluate() {
-      model.train(false);
-      int n = validation.size();
-      int[] truth = new int[n];
-      int[] predicted = new int[n];
-      try (NoGradGuard noGrad = new NoGradGuard();
-           Loader loader = new Loader(validation, BatchPlan.inOrder(n, options.batchSize()),
-               collator, new Loader.Options(options.loaderWorkers(), 4, 0))) {
-        Loader.Epoch batches = loader.epoch(0);
-        while (batches.hasNext()) {
-          try (Batch batch = batches.next(); PointerScope scope = new PointerScope()) {
-            Tensor logits = model.forward(new ModelInputs(batch.textIds(), batch.textMask(),
-                batch.frames(), batch.frameMask())).logits();
-            long[] argmax = new long[batch.size()];
-            logits.argmax(new LongOptional(1), false).contiguous().data_ptr_long().get(argmax);
-            long[] labels = new long[batch.size()];
-            batch.labels().contiguous().data_ptr_long().get(labels);
-            int[] indices = batch.sampleIndices();
-            for (int i = 0; i < indices.length; i++) {
-              predicted[indices[i]] = (int) argmax[i];
-              truth[indices[i]] = (int) labels[i];
-            }
-          }
-        }
-      } finally {
-        model.train(true);
-      }
-      return OfficialScore.of(truth, predicted, categories);
+      return Validation.score(model, validation, collator, categories, options.batchSize(),
+          options.loaderWorkers());
     }
 
     /** A model directory appears whole under its final name or not at all. */
@@ -391,6 +443,28 @@ public final class Trainer {
       } catch (IOException e) {
         throw new UncheckedIOException("cannot save checkpoint " + target, e);
       }
+    }
+
+    /** Saves what a resumed run needs; {@code batchesDone} batches of {@code epoch} are done. */
+    void saveState(int epoch, int batchesDone) {
+      TrainingState.save(options.out(), new TrainingState.Counters(step, epoch, batchesDone,
+          bestStep, bestScore, guard.skipped(), guard.consecutive()), allNames, all,
+          ema.shadowTensors(), optimizer);
+    }
+
+    /** Loads the saved state into this run; returns its counters. */
+    TrainingState.Counters restore() {
+      TrainingState.Counters counters = TrainingState.load(options.out(), allNames, all,
+          ema.shadowTensors(), optimizer);
+      step = counters.step();
+      bestStep = counters.bestStep();
+      bestScore = counters.bestScore();
+      guard = new NonFiniteGuard(MAX_CONSECUTIVE_SKIPS, counters.skippedSteps(),
+          counters.consecutiveSkips());
+      metrics.record("resume", Map.of("step", step));
+      log.info("resuming {} after step {} (epoch {}, batch {})", options.out(), step,
+          counters.epoch(), counters.batchesDone());
+      return counters;
     }
 
     @Override

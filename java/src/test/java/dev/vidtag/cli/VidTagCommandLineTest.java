@@ -3,7 +3,9 @@ package dev.vidtag.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class VidTagCommandLineTest {
   private static CommandLineRunner.Output run(String... args) {
@@ -38,5 +40,23 @@ class VidTagCommandLineTest {
     assertEquals(2, output.exitCode());
     assertEquals("vidtag doctor: error: unknown device 'tpu': expected cpu, cuda or cuda:N",
         output.err().strip());
+  }
+
+  @Test
+  void trainNamesWhatIsMissingOrNotAllowedWithResume(@TempDir Path dir) {
+    CommandLineRunner.Output missing = run("train", "--arch", "single");
+    assertEquals(2, missing.exitCode());
+    assertEquals("vidtag train: error: missing --data (required unless --resume)",
+        missing.err().strip());
+
+    CommandLineRunner.Output extra = run("train", "--resume", dir.toString(), "--epochs", "3",
+        "--threads", "1");
+    assertEquals(2, extra.exitCode());
+    assertEquals("vidtag train: error: --resume continues with the run's own options; drop "
+        + "--epochs", extra.err().strip());
+
+    CommandLineRunner.Output notARun = run("train", "--resume", dir.toString());
+    assertEquals(2, notARun.exitCode());
+    assertTrue(notARun.err().contains("holds no resumable run"), notARun.err());
   }
 }

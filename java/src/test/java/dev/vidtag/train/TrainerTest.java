@@ -47,7 +47,7 @@ class TrainerTest {
         data.resolve("text-model"), out);
     return new Trainer.Options(d.data(), d.arch(), d.textModel(), d.out(), epochs, 32, 8, 48,
         new ParameterGroups.LearningRates(1e-3, 2e-3, 2e-3), d.warmupFraction(), 0.99,
-        adversary, 0, 2, 0.05, 0.02, 0.05, 40, 40, 0.1, d.seed(), 1, 0.0, d.pooling());
+        adversary, 0, 2, 0.05, 0.02, 0.05, 40, 40, 0.1, d.seed(), 1, 0.0, d.pooling(), 500);
   }
 
   /** The majority class of the training part, scored on the validation part. */
@@ -118,6 +118,10 @@ class TrainerTest {
 
     // SWA of the two best checkpoints: every weight the mean of theirs
     List<CheckpointAverage.Checkpoint> ranked = CheckpointAverage.ranked(out);
+    // the validation split rebuilt from options.json scores a checkpoint as the run named it
+    Path top = ranked.get(0).directory();
+    assertEquals(ranked.get(0).score(),
+        Validation.ofRun(out, ModelDirectory.load(top), top, 1).mean(), 5.001e-5);
     assertTrue(ranked.get(0).score() >= ranked.get(1).score());
     VideoClassifierModel average = CheckpointAverage.average(ranked.subList(0, 2));
     Map<String, Tensor> first = StateDicts.parameters(ModelDirectory.load(ranked.get(0).directory()));

@@ -1,0 +1,88 @@
+package dev.vidtag.train;
+
+import dev.vidtag.data.AnnotationReader;
+import dev.vidtag.data.Batch;
+import dev.vidtag.data.BatchPlan;
+import dev.vidtag.data.BertTokenizer;
+import dev.vidtag.data.CategoryMap;
+import dev.vidtag.data.Collator;
+import dev.vidtag.data.FrameSampler;
+import dev.vidtag.data.Loader;
+import dev.vidtag.data.TextRule;
+import dev.vidtag.data.VideoAnnotation;
+import dev.vidtag.data.VideoSampleSource;
+import dev.vidtag.data.ZipFeatureStore;
+import dev.vidtag.eval.OfficialScore;
+import dev.vidtag.model.ModelConfig;
+import dev.vidtag.model.ModelInputs;
+import dev.vidtag.model.VideoClassifierModel;
+import java.nio.file.Path;
+import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+/** Scoring a model on validation videos with the official score, as the trainer does. */
+public final class Validation {
+  private Validation() {}
+
+  /**
+   * Scores {@code model} on the validation split of the run in {@code run} (the split its
+   * {@code options.json} defines), tokenizing with the tokenizer files in {@code tokenizerDir}.
+   */
+  public static OfficialScore ofRun(Path run, VideoClassifierModel model, Path tokenizerDir,
+      int workers) {
+    Trainer.Options options = Trainer.readOptions(run);
+    CategoryMap categories = CategoryMap.official();
+    List<VideoAnnotation> labeled =
+        AnnotationReader.readAll(options.data().resolve("annotations/labeled.json"), true);
+    List<VideoAnnotation> validation =
+        Trainer.split(labeled, options.valRatio(), options.seed()).get(1);
+    ModelConfig config = model.config();
+    FrameSampler sampler = new FrameSampler(config.maxFrames());
+    try (BertTokenizer tokenizer = BertTokenizer.fromModelDirectory(tokenizerDir);
+         ZipFeatureStore features = ZipFeatureStore.open(
+             options.data().resolve("zip_feats/labeled.zip"), ZipFeatureStore.MissingPolicy.EMPTY)) {
+      VideoSampleSource source = new VideoSampleSource(validation, features,
+          TextRule.reference(config.maxText()), tokenizer, categories,
+          (stored, seed) -> sampler.uniform(stored));
+      Collator collator = new Collator(Collator.Padding.FIXED, config.maxText(),
+          config.maxFrames(), tokenizer.padId());
+      return score(model, source, collator, categories, options.batchSize(), workers);
+    }
+  }
+
+  /** The official score of the model's top class on every video of {@code source}. */
+  static OfficialScore score(VideoClassifierModel model, VideoSampleSource source,
+      Collator collator, CategoryMap categories, int batchSize, int workers) {
+    boolean wasTraining = model.is_training();
+    model.train(false);
+    int n = source.size();
+    int[] truth = new int[n];
+    int[] predicted = new int[n];
+    try (NoGradGuard noGrad = new NoGradGuard();
+         Loader loader = new Loader(source, BatchPlan.inOrder(n, batchSize), collator,
+             new Loader.Options(workers, 4, 0))) {
+      Loader.Epoch batches = loader.epoch(0);
+      while (batches.hasNext()) {
+        try (Batch batch = batches.next(); PointerScope scope = new PointerScope()) {
+          Tensor logits = model.forward(new ModelInputs(batch.textIds(), batch.textMask(),
+              batch.frames(), batch.frameMask())).logits();
+          long[] argmax = new long[batch.size()];
+          logits.argmax(new LongOptional(1), false).contiguous().data_ptr_long().get(argmax);
+          long[] labels = new long[batch.size()];
+          batch.labels().contiguous().data_ptr_long().get(labels);
+          int[] indices = batch.sampleIndices();
+          for (int i = 0; i < indices.length; i++) {
+            predicted[indices[i]] = (int) argmax[i];
+            truth[indices[i]] = (int) labels[i];
+          }
+        }
+      }
+    } finally {
+      model.train(wasTraining);
+    }
+    return OfficialScore.of(truth, predicted, categories);
+  }
+}
