@@ -24,21 +24,21 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
 /** Tiny datasets and model directories (hidden 32, 2 layers) for inference tests. */
-final class TinyModels {
+public final class TinyModels {
   static final int FRAME_DIM = 16;
   static final int SPECIAL_TOKENS = 5;
 
   private TinyModels() {}
 
   /** A synthetic dataset with 16-wide features and a text model without weights (vocab only). */
-  static Path synth(Path out, int labeled, int test, long seed) {
+  public static Path synth(Path out, int labeled, int test, long seed) {
     new SyntheticDataset(new SyntheticDataset.Options(labeled, 0, test, FRAME_DIM,
         SyntheticDataset.FrameKind.NPY, seed)).write(out);
     return out;
   }
 
   /** A freshly initialised model over the dataset's vocabulary, saved as a model directory. */
-  static Path modelDirectory(Path dir, Path data, Architecture arch, Pooling pooling,
+  public static Path modelDirectory(Path dir, Path data, Architecture arch, Pooling pooling,
       int maxFrames, int maxText, long seed) {
     Path textModel = data.resolve("text-model");
     int vocabulary = HuggingFaceBert.config(textModel).vocabSize();
@@ -56,7 +56,7 @@ final class TinyModels {
    * reversed) and its word-embedding rows permuted to match: it computes the same logits as the
    * original only when it reads text with its own vocabulary.
    */
-  static Path withReversedVocabulary(Path source, Path dir) {
+  public static Path withReversedVocabulary(Path source, Path dir) {
     try {
       List<String> vocabulary = Files.readAllLines(source.resolve("vocab.txt"),
           StandardCharsets.UTF_8);
@@ -85,7 +85,7 @@ final class TinyModels {
   }
 
   /** The videos of a split with their stored features. */
-  static List<Video> videos(Path data, String split) {
+  public static List<Video> videos(Path data, String split) {
     List<VideoAnnotation> annotations =
         AnnotationReader.readAll(data.resolve("annotations").resolve(split + ".json"), false);
     try (ZipFeatureStore features = ZipFeatureStore.open(
@@ -95,7 +95,7 @@ final class TinyModels {
   }
 
   /** max |a - b| / max |b| over all values. */
-  static double relativeError(float[] actual, float[] expected) {
+  public static double relativeError(float[] actual, float[] expected) {
     double diff = 0;
     double scale = 0;
     for (int i = 0; i < expected.length; i++) {
