@@ -15,6 +15,7 @@ import picocli.CommandLine.Spec;
     description = "Trains and serves multimodal short-video classifiers on LibTorch.",
     subcommands = {SynthCommand.class, InspectCommand.class, DemoCommand.class, DoctorCommand.class,
         EvaluateCommand.class, ImportCommand.class, TrainCommand.class, SwaCommand.class,
+        PredictCommand.class, TailFitCommand.class,
         CommandLine.HelpCommand.class})
 public final class VidTag implements Runnable {
   @Spec CommandSpec spec;

@@ -2,6 +2,7 @@ package dev.vidtag.eval;
 
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.DataException;
+import dev.vidtag.io.AtomicFiles;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
@@ -24,6 +25,35 @@ public final class ResultFile {
 
   /** One line of a result file. */
   public record Entry(String videoId, String categoryId) {}
+
+  /**
+   * Writes one {@code <id>,<category_id>} line per video, in the given order, atomically (a
+   * temporary file renamed over the target).
+   *
+   * @param predictedLv2 each video's predicted lv2 index
+   */
+  public static void write(Path file, List<String> videoIds, int[] predictedLv2,
+      CategoryMap categories) {
+    if (videoIds.size() != predictedLv2.length) {
+      throw new IllegalArgumentException(videoIds.size() + " ids but " + predictedLv2.length
+          + " predictions");
+    }
+    StringBuilder text = new StringBuilder(videoIds.size() * 24);
+    for (int i = 0; i < predictedLv2.length; i++) {
+      String id = videoIds.get(i);
+      if (id.isEmpty() || id.indexOf(',') >= 0 || id.indexOf('\n') >= 0
+          || id.indexOf('\r') >= 0) {
+        throw new IllegalArgumentException("video id '" + abbreviate(id)
+            + "' cannot be written as a result line");
+      }
+      if (predictedLv2[i] < 0 || predictedLv2[i] >= categories.size()) {
+        throw new IllegalArgumentException("video " + id + ": lv2 index " + predictedLv2[i]
+            + " is outside 0.." + (categories.size() - 1));
+      }
+      text.append(id).append(',').append(categories.categoryId(predictedLv2[i])).append('\n');
+    }
+    AtomicFiles.writeString(file, text.toString());
+  }
 
   public static List<Entry> read(Path file, CategoryMap categories) {
     List<Entry> entries = new ArrayList<>();

@@ -291,8 +291,12 @@ public final class Trainer {
     return categories.lv2Index(video.categoryId().orElseThrow()).getAsInt();
   }
 
-  /** The seeded split: a shuffled copy cut at round(ratio * n) validation videos. */
-  static List<List<VideoAnnotation>> split(List<VideoAnnotation> videos, double valRatio,
+  /**
+   * The seeded split: a shuffled copy cut at round(ratio * n) validation videos; returns the
+   * training part, then the validation part. The same videos, ratio and seed give the same split
+   * (what a tail adjustment is fitted on after training).
+   */
+  public static List<List<VideoAnnotation>> split(List<VideoAnnotation> videos, double valRatio,
       long seed) {
     List<VideoAnnotation> shuffled = new ArrayList<>(videos);
     Collections.shuffle(shuffled, new Random(seed));

@@ -1,0 +1,109 @@
+package dev.vidtag.cli;
+
+import dev.vidtag.data.CategoryMap;
+import dev.vidtag.data.DataException;
+import dev.vidtag.eval.ResultFile;
+import dev.vidtag.infer.EnsembleMember;
+import dev.vidtag.infer.Fuse;
+import dev.vidtag.infer.Precision;
+import dev.vidtag.infer.SplitLogits;
+import dev.vidtag.infer.TailAdjustment;
+import dev.vidtag.infer.VideoClassifier;
+import dev.vidtag.runtime.TorchRuntime;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code vidtag predict}: a result file for a split, from one model or an ensemble. */
+@Command(name = "predict", mixinStandardHelpOptions = true,
+    description = "Predicts the category of every video of a split and writes the official result file.")
+final class PredictCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Mixin RuntimeMixin runtime;
+
+  @Option(names = "--data", required = true, paramLabel = "DIR",
+      description = "A dataset in the official layout.")
+  Path data;
+
+  @Option(names = "--split", defaultValue = "test_a", paramLabel = "NAME",
+      description = "The split: annotations/NAME.json and zip_feats/NAME.zip (default: ${DEFAULT-VALUE}).")
+  String split;
+
+  @Option(names = "--model", required = true, paramLabel = "MODEL_DIR[=WEIGHT]",
+      description = "A model directory and its weight in the ensemble (default 1); repeat for an ensemble.")
+  List<String> models;
+
+  @Option(names = "--out", required = true, paramLabel = "RESULT.csv",
+      description = "The result file: one '<id>,<category_id>' line per video, in annotation order.")
+  Path out;
+
+  @Option(names = "--fuse", defaultValue = "logits", paramLabel = "logits|probs",
+      description = "Weighted sum of the models' logits or of their probabilities (default: ${DEFAULT-VALUE}).")
+  String fuse;
+
+  @Option(names = "--logits-out", paramLabel = "FILE.npy",
+      description = "Also write the fused logits (before any tail adjustment), float32 [videos, 200], annotation order.")
+  Path logitsOut;
+
+  @Option(names = "--tail-adjust", defaultValue = "none", paramLabel = "none|FILE",
+      description = "A tail adjustment written by 'vidtag tail-fit' (default: ${DEFAULT-VALUE}).")
+  String tailAdjust;
+
+  @Option(names = "--batch-size", defaultValue = "32", paramLabel = "N",
+      description = "Videos per forward pass (default: ${DEFAULT-VALUE}).")
+  int batchSize;
+
+  @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|bf16",
+      description = "Number format of the models (default: ${DEFAULT-VALUE}).")
+  String precision;
+
+  @Override
+  public Integer call() {
+    TorchRuntime.RuntimeInfo info = runtime.start();
+    if (batchSize < 1) {
+      throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
+    }
+    VideoClassifier.Options options = VideoClassifier.Options.defaults()
+        .withDevice(runtime.deviceSpec())
+        .withPrecision(Precision.parse(precision))
+        .withFuse(Fuse.parse(fuse));
+    List<EnsembleMember> members = models.stream().map(EnsembleMember::parse).toList();
+    CategoryMap categories = CategoryMap.official();
+    try {
+      TailAdjustment tail = tailAdjust.equals("none") ? null : TailAdjustment.read(Path.of(tailAdjust));
+      long start = System.nanoTime();
+      try (VideoClassifier classifier = VideoClassifier.open(members, options)) {
+        long loaded = System.nanoTime();
+        SplitLogits logits = classifier.logits(data, split, batchSize);
+        long predicted = System.nanoTime();
+        if (logitsOut != null) {
+          logits.writeNpy(logitsOut);
+        }
+        int[] lv2 = tail == null ? logits.argmax() : tail.predict(logits);
+        ResultFile.write(out, logits.videoIds(), lv2, categories);
+        double seconds = (predicted - loaded) / 1e9;
+        PrintWriter printer = spec.commandLine().getOut();
+        printer.printf(Locale.ROOT, "%d videos of %s -> %s (%d model%s, fuse %s, %s, %s padding%s)%n",
+            logits.size(), split, out, members.size(), members.size() == 1 ? "" : "s",
+            options.fuse().optionName(), options.precision().optionName(),
+            classifier.dynamicPadding() ? "dynamic" : "fixed",
+            tail == null ? "" : ", tail adjustment " + tail);
+        printer.printf(Locale.ROOT, "throughput: %.1f videos/s (%.2f s for the split, %.2f s to load; "
+            + "batch %d, %d threads, %s)%n", logits.size() / seconds, seconds,
+            (loaded - start) / 1e9, batchSize, info.threads(), options.device());
+        printer.flush();
+      }
+      return 0;
+    } catch (DataException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+  }
+}

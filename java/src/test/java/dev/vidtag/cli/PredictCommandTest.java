@@ -1,0 +1,185 @@
+package dev.vidtag.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vidtag.cli.CommandLineRunner.Output;
+import dev.vidtag.data.AnnotationReader;
+import dev.vidtag.data.CategoryMap;
+import dev.vidtag.data.FrameFeatures;
+import dev.vidtag.data.NpyReader;
+import dev.vidtag.data.VideoAnnotation;
+import dev.vidtag.data.ZipFeatureStore;
+import dev.vidtag.eval.OfficialScore;
+import dev.vidtag.infer.EnsembleMember;
+import dev.vidtag.infer.SplitLogits;
+import dev.vidtag.infer.TailAdjustment;
+import dev.vidtag.infer.TinyModels;
+import dev.vidtag.infer.VideoClassifier;
+import dev.vidtag.model.Architecture;
+import dev.vidtag.model.Pooling;
+import dev.vidtag.runtime.TorchRuntime;
+import dev.vidtag.train.Trainer;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** vidtag predict and tail-fit on a generated dataset with two tiny models. */
+class PredictCommandTest {
+  @TempDir static Path dir;
+  static Path data;
+  static Path single;
+  static Path doubleStream;
+  static final CategoryMap CATEGORIES = CategoryMap.official();
+
+  @BeforeAll
+  static void setUp() {
+    TorchRuntime.initialize();
+    data = dir.resolve("data");
+    Output synth = CommandLineRunner.run("synth", "--out", data.toString(), "--labeled", "200",
+        "--unlabeled", "0", "--test", "30", "--feature-dim", "16", "--seed", "3");
+    assertEquals(0, synth.exitCode(), synth.err());
+    single = TinyModels.modelDirectory(dir.resolve("single"), data, Architecture.SINGLE,
+        Pooling.MEAN_MASKED, 8, 32, 1);
+    doubleStream = TinyModels.modelDirectory(dir.resolve("double"), data, Architecture.DOUBLE,
+        Pooling.MEAN_ALL, 8, 32, 2);
+  }
+
+  private static List<EnsembleMember> ensemble() {
+    return List.of(new EnsembleMember(single, 0.4), new EnsembleMember(doubleStream, 0.6));
+  }
+
+  @Test
+  void ensemblePredictionPassesTheOfficialScorerAndWritesTheFusedLogits() throws IOException {
+    Path result = dir.resolve("out/result.csv");
+    Path logitsFile = dir.resolve("out/logits.npy");
+    Output out = CommandLineRunner.run("predict", "--data", data.toString(), "--split", "test_a",
+        "--model", single + "=0.4", "--model", doubleStream + "=0.6", "--out", result.toString(),
+        "--logits-out", logitsFile.toString(), "--batch-size", "8", "--threads", "2");
+    assertEquals(0, out.exitCode(), out.err());
+    assertTrue(out.out().matches("(?s).*30 videos of test_a .*2 models, fuse logits, fp32, "
+        + "fixed padding.*throughput: [0-9.]+ videos/s.*"), out.out());
+
+    List<String> ids = AnnotationReader.readAll(data.resolve("annotations/test_a.json"), false)
+        .stream().map(VideoAnnotation::id).toList();
+    List<String> lines = Files.readAllLines(result);
+    assertEquals(ids, lines.stream().map(l -> l.split(",")[0]).toList(), "annotation order");
+
+    Output score = CommandLineRunner.run("evaluate", "--pred", result.toString(), "--truth",
+        data.resolve("truth_test_a.csv").toString());
+    assertEquals(0, score.exitCode(), score.err());
+    assertTrue(new ObjectMapper().readTree(score.out()).has("mean_f1"), score.out());
+
+    ByteBuffer npy = ByteBuffer.wrap(Files.readAllBytes(logitsFile));
+    FrameFeatures logits = NpyReader.read(npy, logitsFile, null, true);
+    assertEquals(FrameFeatures.ElementType.FLOAT32, logits.type());
+    assertEquals(30, logits.frames());
+    assertEquals(200, logits.dim());
+    float[] written = new float[30 * 200];
+    logits.data().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(written);
+    try (VideoClassifier classifier = VideoClassifier.open(ensemble(),
+        VideoClassifier.Options.defaults())) {
+      SplitLogits expected = classifier.logits(data, "test_a", 8);
+      assertArrayEquals(expected.values(), written, 0f);
+      int[] predicted = expected.argmax();
+      for (int i = 0; i < ids.size(); i++) {
+        assertEquals(ids.get(i) + "," + CATEGORIES.categoryId(predicted[i]), lines.get(i));
+      }
+    }
+  }
+
+  @Test
+  void tailFitScoresTheTrainingRunsValidationPartAndPredictAppliesIt() throws IOException {
+    Path tail = dir.resolve("tail.json");
+    Output fit = CommandLineRunner.run("tail-fit", "--data", data.toString(), "--model",
+        single + "=0.4", "--model", doubleStream + "=0.6", "--out", tail.toString(),
+        "--val-ratio", "0.2", "--seed", "2022", "--threads", "2");
+    assertEquals(0, fit.exitCode(), fit.err());
+    assertTrue(fit.out().contains("40 validation videos (ratio 0.2, seed 2022), 160 training"),
+        fit.out());
+    assertTrue(fit.out().contains("before (none)") && fit.out().contains("after ("), fit.out());
+
+    // the validation part and its unadjusted score, rebuilt independently of the command
+    List<VideoAnnotation> validation = Trainer.split(
+        AnnotationReader.readAll(data.resolve("annotations/labeled.json"), true), 0.2, 2022).get(1);
+    int[] truth = validation.stream()
+        .mapToInt(v -> CATEGORIES.lv2Index(v.categoryId().orElseThrow()).getAsInt()).toArray();
+    SplitLogits logits;
+    try (VideoClassifier classifier = VideoClassifier.open(ensemble(),
+        VideoClassifier.Options.defaults());
+         ZipFeatureStore features = ZipFeatureStore.open(data.resolve("zip_feats/labeled.zip"),
+             ZipFeatureStore.MissingPolicy.EMPTY)) {
+      logits = classifier.logits(validation, features, 16);
+    }
+    OfficialScore before = OfficialScore.of(truth, logits.argmax(), CATEGORIES);
+    JsonNode json = new ObjectMapper().readTree(tail.toFile());
+    assertEquals(before.mean(), json.at("/validation/before/mean_f1").asDouble(), 1e-9);
+    TailAdjustment adjustment = TailAdjustment.read(tail);
+    OfficialScore after = OfficialScore.of(truth, adjustment.predict(logits), CATEGORIES);
+    assertEquals(after.mean(), json.at("/validation/after/mean_f1").asDouble(), 1e-9);
+    assertTrue(after.mean() >= before.mean());
+
+    Path result = dir.resolve("adjusted.csv");
+    Path rawLogits = dir.resolve("adjusted-raw.npy");
+    Output predict = CommandLineRunner.run("predict", "--data", data.toString(), "--model",
+        single + "=0.4", "--model", doubleStream + "=0.6", "--out", result.toString(),
+        "--tail-adjust", tail.toString(), "--logits-out", rawLogits.toString(),
+        "--precision", "fp32", "--fuse", "logits");
+    assertEquals(0, predict.exitCode(), predict.err());
+    FrameFeatures raw = NpyReader.read(ByteBuffer.wrap(Files.readAllBytes(rawLogits)), rawLogits,
+        null, true);
+    float[] values = new float[raw.frames() * raw.dim()];
+    raw.data().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
+    List<String> ids = Files.readAllLines(result).stream().map(l -> l.split(",")[0]).toList();
+    int[] expected = adjustment.predict(new SplitLogits(ids, 200, values));
+    List<String> lines = Files.readAllLines(result);
+    for (int i = 0; i < lines.size(); i++) {
+      assertEquals(ids.get(i) + "," + CATEGORIES.categoryId(expected[i]), lines.get(i));
+    }
+  }
+
+  @Test
+  void singleModelInBf16WithProbabilityFusion() {
+    Path result = dir.resolve("bf16.csv");
+    Output out = CommandLineRunner.run("predict", "--data", data.toString(), "--model",
+        single.toString(), "--out", result.toString(), "--precision", "bf16", "--fuse", "probs");
+    assertEquals(0, out.exitCode(), out.err());
+    assertTrue(out.out().contains("1 model, fuse probs, bf16, dynamic padding"), out.out());
+    assertEquals(0, CommandLineRunner.run("evaluate", "--pred", result.toString(), "--truth",
+        data.resolve("truth_test_a.csv").toString()).exitCode());
+  }
+
+  @Test
+  void badArgumentsAreOneLineErrorsAndLeaveNoOutput() {
+    Path result = dir.resolve("never.csv");
+    Output missing = CommandLineRunner.run("predict", "--data", data.toString(), "--model",
+        dir.resolve("no-such-model").toString(), "--out", result.toString());
+    assertEquals(2, missing.exitCode(), missing.err());
+    assertTrue(missing.err().contains("no-such-model") && missing.err().contains("config.json"),
+        missing.err());
+    Output precision = CommandLineRunner.run("predict", "--data", data.toString(), "--model",
+        single.toString(), "--out", result.toString(), "--precision", "fp16");
+    assertEquals(2, precision.exitCode());
+    assertTrue(precision.err().contains("fp16"), precision.err());
+    Output tail = CommandLineRunner.run("predict", "--data", data.toString(), "--model",
+        single.toString(), "--out", result.toString(), "--tail-adjust",
+        dir.resolve("missing.json").toString());
+    assertEquals(2, tail.exitCode());
+    assertTrue(tail.err().contains("missing.json"), tail.err());
+    Output split = CommandLineRunner.run("predict", "--data", data.toString(), "--split", "test_b",
+        "--model", single.toString(), "--out", result.toString());
+    assertEquals(2, split.exitCode());
+    assertTrue(split.err().contains("test_b.json"), split.err());
+    assertFalse(Files.exists(result));
+  }
+}
