@@ -57,9 +57,6 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * {@link #close()} waits for calls in progress.
  */
 public final class VideoClassifier implements AutoCloseable {
-  /** How many videos {@link #logits(List, FrameFeatureSource, int)} batches by default. */
-  public static final int DEFAULT_BATCH_SIZE = 32;
-
   /**
    * How a classifier runs.
    *
