@@ -22,6 +22,7 @@ import java.nio.ByteOrder;
 import java.nio.ShortBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -56,9 +57,6 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * {@link #close()} waits for calls in progress.
  */
 public final class VideoClassifier implements AutoCloseable {
-  /** How many videos {@link #logits(List, FrameFeatureSource, int)} batches by default. */
-  public static final int DEFAULT_BATCH_SIZE = 32;
-
   /**
    * How a classifier runs.
    *
@@ -174,9 +172,11 @@ public final class VideoClassifier implements AutoCloseable {
     if (members.isEmpty()) {
       throw new IllegalArgumentException("no model directories");
     }
-    RuntimeOptions runtime = RuntimeOptions.defaults();
-    TorchRuntime.initialize(options.threads() > 0 ? runtime.withThreads(options.threads())
-        : runtime);
+    if (options.threads() > 0) {
+      TorchRuntime.initialize(RuntimeOptions.defaults().withThreads(options.threads()));
+    } else {
+      TorchRuntime.initialize(); // leaves the threads of a running LibTorch as they are
+    }
     Device device = options.device().kind() == DeviceSpec.Kind.CPU ? null
         : TorchRuntime.device(options.device());
     List<LoadedModel> loaded = new ArrayList<>();
@@ -248,7 +248,7 @@ public final class VideoClassifier implements AutoCloseable {
         int bestGroup = ranked.get(0).lv1Index();
         predictions.add(new Prediction(videos.get(i).id(), ranked,
             groups[i * categories.lv1Count() + bestGroup],
-            java.util.Arrays.copyOfRange(logits, i * classes, (i + 1) * classes)));
+            Arrays.copyOfRange(logits, i * classes, (i + 1) * classes)));
       }
       return predictions;
     } finally {

@@ -35,6 +35,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -245,6 +246,21 @@ class VideoClassifierTest {
         double multiplier = c == 7 ? 11.0 : 1.1;
         assertEquals(raw[200 + c] + Math.log(multiplier), p.logits()[c], 1e-5, "class " + c);
       }
+    }
+  }
+
+  @Test
+  void threadsChangeOnlyWhenAsked() {
+    int before = torch.get_num_threads();
+    try {
+      TorchRuntime.setThreads(1);
+      VideoClassifier.open(single).close();
+      assertEquals(1, torch.get_num_threads(), "threads 0 leaves them as they are");
+      VideoClassifier.open(List.of(EnsembleMember.of(single)),
+          VideoClassifier.Options.defaults().withThreads(2)).close();
+      assertEquals(2, torch.get_num_threads());
+    } finally {
+      TorchRuntime.setThreads(before);
     }
   }
 
