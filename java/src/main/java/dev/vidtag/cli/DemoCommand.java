@@ -1,23 +1,37 @@
 package dev.vidtag.cli;
 
-import dev.vidtag.model.weights.StateDicts;
-import dev.vidtag.train.ExponentialMovingAverage;
-import dev.vidtag.train.Pgd;
+import dev.vidtag.data.AnnotationReader;
+import dev.vidtag.data.CategoryMap;
+import dev.vidtag.data.SyntheticDataset;
+import dev.vidtag.data.VideoAnnotation;
+import dev.vidtag.data.ZipFeatureStore;
+import dev.vidtag.eval.Evaluation;
+import dev.vidtag.eval.OfficialScore;
+import dev.vidtag.eval.ResultFile;
+import dev.vidtag.infer.EnsembleMember;
+import dev.vidtag.infer.SplitLogits;
+import dev.vidtag.infer.TailAdjustment;
+import dev.vidtag.infer.VideoClassifier;
+import dev.vidtag.io.AtomicFiles;
+import dev.vidtag.model.Architecture;
+import dev.vidtag.model.HuggingFaceBert;
+import dev.vidtag.model.ModelDirectory;
+import dev.vidtag.model.VideoClassifierModel;
+import dev.vidtag.train.CheckpointAverage;
+import dev.vidtag.train.ParameterGroups;
+import dev.vidtag.train.Trainer;
+import dev.vidtag.train.Validation;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.Callable;
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.AdamW;
-import org.bytedeco.pytorch.AdamWOptions;
-import org.bytedeco.pytorch.EmbeddingImpl;
-import org.bytedeco.pytorch.LinearImpl;
-import org.bytedeco.pytorch.Module;
-import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -25,205 +39,228 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * The end-to-end demonstration of what VidTag can do today, on data it generates itself: a small
- * text-plus-frames classifier trained with AdamW, an EMA of its weights and PGD on its word
- * embeddings, both through the fused native kernels, then scored with live and EMA weights.
- * It grows into the full pipeline (synthetic dataset, BERT models, ensemble) as those land.
+ * The whole pipeline on data it generates itself: a synthetic dataset in the official layout, a
+ * small single-stream and a small double-stream model fine-tuned with EMA and PGD, SWA of each
+ * run's best checkpoints, a tail-class adjustment fitted on the validation split, the ensemble's
+ * prediction of the test split, and the official score of every stage against the held-out
+ * truth, in one table with the wall time of each stage.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true,
-    description = "Trains and evaluates a small classifier on generated data, end to end.")
+@Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Generates a dataset, trains a single- and a double-stream model (EMA, PGD, "
+        + "SWA), fits the tail adjustment, predicts the test split with the ensemble and scores "
+        + "each stage.")
 final class DemoCommand implements Callable<Integer> {
-  private static final int VOCABULARY = 2000;
-  private static final int TOKENS_PER_VIDEO = 12;
-  private static final int FRAME_DIM = 32;
-  private static final int HIDDEN = 64;
-  private static final int CLASSES = 20;
+  private static final int FEATURE_DIM = 64;
+  private static final int BATCH = 32;
+  private static final int SWA_TOP = 3;
 
   @Spec CommandSpec spec;
 
   @Mixin RuntimeMixin runtime;
 
-  @Option(names = "--videos", defaultValue = "6000", description = "Generated videos (default: ${DEFAULT-VALUE}).")
-  int videos;
+  @Option(names = "--out", paramLabel = "DIR",
+      description = "Where the dataset, runs, models and results go (default: a new directory under the system's temporary directory).")
+  Path out;
 
-  @Option(names = "--epochs", defaultValue = "4", description = "Training epochs (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--labeled", defaultValue = "4000", description = "Labeled videos (default: ${DEFAULT-VALUE}).")
+  int labeled;
+
+  @Option(names = "--test", defaultValue = "1000", description = "Test videos (default: ${DEFAULT-VALUE}).")
+  int test;
+
+  @Option(names = "--epochs", defaultValue = "3", description = "Fine-tuning epochs per model (default: ${DEFAULT-VALUE}).")
   int epochs;
 
-  @Option(names = "--seed", defaultValue = "2022", description = "Random seed (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--seed", defaultValue = "2022", description = "Seed of the data, the split and the training (default: ${DEFAULT-VALUE}).")
   long seed;
 
-  /** Bag-of-words text encoder plus a frame projection; names as the checkpoint would have them. */
-  static final class SmallClassifier extends Module {
-    final EmbeddingImpl wordEmbeddings;
-    final LinearImpl frameFc;
-    final LinearImpl classifier;
-
-    SmallClassifier() {
-      wordEmbeddings = register_module("word_embeddings", new EmbeddingImpl(VOCABULARY, HIDDEN));
-      frameFc = register_module("video_fc", new LinearImpl(FRAME_DIM, HIDDEN));
-      classifier = register_module("classifier", new LinearImpl(HIDDEN, CLASSES));
-    }
-
-    Tensor forward(Tensor tokens, Tensor frames) {
-      Tensor text = wordEmbeddings.forward(tokens).mean(1);
-      return classifier.forward(torch.relu(text.add(frameFc.forward(frames))));
-    }
-  }
-
-  /** Videos as token ids [N, T], frame features [N, F] and labels [N]. */
-  record Dataset(Tensor tokens, Tensor frames, Tensor labels) {
-    long size() {
-      return labels.size(0);
-    }
-
-    Dataset slice(long from, long to) {
-      return new Dataset(tokens.narrow(0, from, to - from), frames.narrow(0, from, to - from),
-          labels.narrow(0, from, to - from));
-    }
-  }
+  private final List<String[]> stages = new ArrayList<>();
+  private final List<String[]> scores = new ArrayList<>();
 
   @Override
-  public Integer call() {
+  public Integer call() throws IOException {
     runtime.start();
-    PrintWriter out = spec.commandLine().getOut();
-    torch.manual_seed(seed);
+    if (labeled < 200 || test < 1 || epochs < 1) {
+      throw new IllegalArgumentException("the demo needs --labeled >= 200, --test >= 1 and "
+          + "--epochs >= 1");
+    }
+    Path root = out != null ? out : Files.createTempDirectory("vidtag-demo-");
+    if (Files.exists(root.resolve("data")) || Files.exists(root.resolve("runs"))) {
+      throw new IllegalArgumentException(root + " already holds a demo; choose another --out");
+    }
+    PrintWriter printer = spec.commandLine().getOut();
+    printer.println("vidtag demo: working in " + root);
+    printer.flush();
 
+    Path data = root.resolve("data");
     long start = System.nanoTime();
-    Dataset all = generate(videos, new Random(seed));
-    long split = all.size() * 4 / 5;
-    Dataset train = all.slice(0, split);
-    Dataset test = all.slice(split, all.size());
-    double generateSeconds = seconds(start);
+    new SyntheticDataset(new SyntheticDataset.Options(labeled, 0, test, FEATURE_DIM,
+        SyntheticDataset.FrameKind.NPY, seed))
+        .write(data, (directory, config, s) -> HuggingFaceBert.writeRandomWeights(directory, s));
+    stage(String.format(Locale.ROOT, "synthetic dataset (%d labeled, %d test videos)", labeled,
+        test), start);
+
+    CategoryMap categories = CategoryMap.official();
+    Path truth = data.resolve("truth_test_a.csv");
+    List<VideoAnnotation> testVideos =
+        AnnotationReader.readAll(data.resolve("annotations/test_a.json"), false);
+    List<List<VideoAnnotation>> split = Trainer.split(
+        AnnotationReader.readAll(data.resolve("annotations/labeled.json"), true), 0.1, seed);
+    int[] trainCounts = lv2Counts(split.get(0), categories);
+    score("always the most frequent training class",
+        Evaluation.of(truthLv2(testVideos, truth, categories),
+            constant(testVideos.size(), argmax(trainCounts)), categories).score());
+
+    Map<Architecture, Path> models = new HashMap<>();
+    for (Architecture arch : List.of(Architecture.SINGLE, Architecture.DOUBLE)) {
+      String name = arch == Architecture.SINGLE ? "single" : "double";
+      Path run = root.resolve("runs").resolve(name);
+      start = System.nanoTime();
+      Trainer.Result result = new Trainer(trainerOptions(data, arch, run)).run();
+      stage(String.format(Locale.ROOT, "train %s stream (%d steps, EMA, PGD K=3)", name,
+          result.steps()), start);
+
+      start = System.nanoTime();
+      Path model = root.resolve("models").resolve(name);
+      List<CheckpointAverage.Checkpoint> ranked = CheckpointAverage.ranked(run);
+      List<CheckpointAverage.Checkpoint> top = ranked.subList(0, Math.min(SWA_TOP, ranked.size()));
+      VideoClassifierModel average = CheckpointAverage.average(top);
+      Path temporary = model.resolveSibling("." + name + ".partial");
+      ModelDirectory.save(temporary, average, top.get(0).directory());
+      AtomicFiles.moveIntoPlace(temporary, model);
+      OfficialScore swaValidation = Validation.ofRun(run, average, model, 1);
+      stage(String.format(Locale.ROOT, "SWA of the %s run's %d best checkpoints", name,
+          top.size()), start);
+      printer.printf(Locale.ROOT, "%s stream: validation mean F1 %.4f best checkpoint, %.4f SWA%n",
+          name, result.bestScore().mean(), swaValidation.mean());
+      printer.flush();
+      models.put(arch, model);
+      score(name + " stream (SWA)", predictAndScore(List.of(EnsembleMember.of(model)), null,
+          data, root.resolve("result-" + name + ".csv"), truth, categories));
+    }
+
+    List<EnsembleMember> ensemble = List.of(EnsembleMember.of(models.get(Architecture.SINGLE)),
+        EnsembleMember.of(models.get(Architecture.DOUBLE)));
+    score("ensemble of both (mean of logits)", predictAndScore(ensemble, null, data,
+        root.resolve("result-ensemble.csv"), truth, categories));
 
     start = System.nanoTime();
-    SmallClassifier model = new SmallClassifier();
-    Map<String, Tensor> named = StateDicts.parameters(model);
-    List<String> names = new ArrayList<>(named.keySet());
-    List<Tensor> parameters = new ArrayList<>(named.values());
-    ExponentialMovingAverage ema = new ExponentialMovingAverage(names, parameters, 0.99);
-    Pgd pgd = new Pgd(names, parameters, List.of("word_embeddings.weight"),
-        List.of(model.wordEmbeddings.weight()), 3, 1.0, 0.3);
-    AdamWOptions options = new AdamWOptions(2e-3);
-    options.weight_decay().put(0.01);
-    AdamW optimizer = new AdamW(model.parameters(), options);
-    int batch = 64;
-    int skippedPerturbations = 0;
-    for (int epoch = 0; epoch < epochs; epoch++) {
-      model.train(true);
-      Tensor order = torch.randperm(train.size());
-      for (long from = 0; from + batch <= train.size(); from += batch) {
-        try (PointerScope scope = new PointerScope()) {
-          Tensor index = order.narrow(0, from, batch);
-          Tensor tokens = torch.index_select(train.tokens(), 0, index);
-          Tensor frames = torch.index_select(train.frames(), 0, index);
-          Tensor labels = torch.index_select(train.labels(), 0, index);
-          Runnable forwardBackward = () -> loss(model, tokens, frames, labels).backward();
-          optimizer.zero_grad(false);
-          forwardBackward.run();
-          skippedPerturbations += pgd.attack(forwardBackward, () -> model.zero_grad(false)).size();
-          optimizer.step();
-          ema.update();
-        }
-      }
+    TailAdjustment.Fit fit;
+    try (VideoClassifier classifier = VideoClassifier.open(ensemble,
+             VideoClassifier.Options.defaults());
+         ZipFeatureStore features = ZipFeatureStore.open(data.resolve("zip_feats/labeled.zip"),
+             ZipFeatureStore.MissingPolicy.EMPTY)) {
+      List<VideoAnnotation> validation = split.get(1);
+      SplitLogits logits = classifier.logits(validation, features, 64);
+      fit = TailAdjustment.fit(logits, lv2Of(validation, categories), trainCounts, categories);
     }
-    double trainSeconds = seconds(start);
+    fit.write(root.resolve("tail-adjustment.json"));
+    stage("fit the tail adjustment on the validation split", start);
+    printer.printf(Locale.ROOT, "tail adjustment: %s; validation mean F1 %.4f before, %.4f after%n",
+        fit.adjustment(), fit.before().mean(), fit.after().mean());
+    score("ensemble + tail adjustment", predictAndScore(ensemble, fit.adjustment(), data,
+        root.resolve("result.csv"), truth, categories));
 
-    start = System.nanoTime();
-    double liveAccuracy = accuracy(model, test);
-    double[] emaAccuracy = new double[1];
-    ema.withAveragedWeights(() -> emaAccuracy[0] = accuracy(model, test));
-    pgd.close();
-    ema.close();
-    double evaluateSeconds = seconds(start);
-    double majority = majorityShare(train, test);
-
-    out.printf("%-40s %9s%n", "stage", "seconds");
-    out.printf("%-40s %9.2f%n", "generate " + videos + " videos", generateSeconds);
-    out.printf("%-40s %9.2f%n", "train " + epochs + " epochs (AdamW, EMA, PGD K=3)", trainSeconds);
-    out.printf("%-40s %9.2f%n", "evaluate", evaluateSeconds);
-    out.println();
-    out.printf("%-40s %9s%n", "test split (" + test.size() + " videos)", "accuracy");
-    out.printf("%-40s %9.4f%n", "majority class", majority);
-    out.printf("%-40s %9.4f%n", "live weights", liveAccuracy);
-    out.printf("%-40s %9.4f%n", "EMA weights (decay 0.99)", emaAccuracy[0]);
-    if (skippedPerturbations > 0) {
-      out.printf("PGD steps skipped for a zero or non-finite gradient: %d%n", skippedPerturbations);
-    }
-    out.flush();
+    printTables(printer, root);
     return 0;
   }
 
-  private static Tensor loss(SmallClassifier model, Tensor tokens, Tensor frames, Tensor labels) {
-    return torch.nll_loss(torch.log_softmax(model.forward(tokens, frames), 1), labels);
+  private Trainer.Options trainerOptions(Path data, Architecture arch, Path run) {
+    Trainer.Options d = Trainer.Options.defaults(data, arch, data.resolve("text-model"), run);
+    long stepsPerEpoch = (labeled - Math.round(0.1 * labeled)) / BATCH;
+    long evalEvery = Math.max(1, stepsPerEpoch / 2);
+    // PGD radii scaled to the tiny text model: its word embeddings have norms of about 0.16 per
+    // token, where the reference's epsilon 1.0 was sized for BERT-base's
+    return new Trainer.Options(data, arch, d.textModel(), run, epochs, BATCH, 8, 64,
+        new ParameterGroups.LearningRates(1e-3, 2e-3, 2e-3), d.warmupFraction(), 0.99,
+        Trainer.AdversaryKind.PGD, 0, 3, 0.05, 0.02, d.fgmEpsilon(), evalEvery, evalEvery, 0.1,
+        seed, 1, 0.0, d.pooling(), d.stateEvery());
   }
 
-  private static double accuracy(SmallClassifier model, Dataset data) {
-    model.train(false);
-    try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-      Tensor predicted = model.forward(data.tokens(), data.frames()).argmax(new org.bytedeco.pytorch.LongOptional(1), false);
-      return predicted.eq(data.labels()).sum().item_double() / data.size();
+  /** Predicts the test split, writes the result file and scores it as vidtag evaluate does. */
+  private OfficialScore predictAndScore(List<EnsembleMember> members, TailAdjustment tail,
+      Path data, Path result, Path truth, CategoryMap categories) {
+    long start = System.nanoTime();
+    SplitLogits logits;
+    try (VideoClassifier classifier = VideoClassifier.open(members,
+        VideoClassifier.Options.defaults())) {
+      logits = classifier.logits(data, "test_a", 64);
     }
+    int[] predicted = tail == null ? logits.argmax() : tail.predict(logits);
+    ResultFile.write(result, logits.videoIds(), predicted, categories);
+    stage("predict the test split -> " + result.getFileName(), start);
+    return Evaluation.of(result, truth, categories).score();
   }
 
-  private static double majorityShare(Dataset train, Dataset test) {
-    try (PointerScope scope = new PointerScope()) {
-      long majority = torch.bincount(train.labels()).argmax().item_long();
-      return test.labels().eq(new org.bytedeco.pytorch.Scalar(majority)).sum().item_double() / test.size();
-    }
+  private void stage(String name, long startNanos) {
+    stages.add(new String[] {name,
+        String.format(Locale.ROOT, "%.1f", (System.nanoTime() - startNanos) / 1e9)});
   }
 
-  /**
-   * Long-tailed classes (Zipf); each video's words mix class words, words of its group of
-   * classes and common noise, and its frame vector is a noisy class centroid.
-   */
-  static Dataset generate(int count, Random random) {
-    double[] cumulative = new double[CLASSES];
+  private void score(String name, OfficialScore s) {
+    scores.add(new String[] {name, format(s.mean()), format(s.lv1MicroF1()),
+        format(s.lv1MacroF1()), format(s.lv2MicroF1()), format(s.lv2MacroF1())});
+  }
+
+  private void printTables(PrintWriter printer, Path root) {
+    printer.println();
+    printer.printf("%-52s %9s%n", "stage", "seconds");
     double total = 0;
-    for (int c = 0; c < CLASSES; c++) {
-      total += 1.0 / (c + 1);
-      cumulative[c] = total;
+    for (String[] stage : stages) {
+      printer.printf("%-52s %9s%n", stage[0], stage[1]);
+      total += Double.parseDouble(stage[1]);
     }
-    float[][] centroids = new float[CLASSES][FRAME_DIM];
-    for (float[] centroid : centroids) {
-      for (int d = 0; d < FRAME_DIM; d++) {
-        centroid[d] = (float) random.nextGaussian();
-      }
+    printer.printf(Locale.ROOT, "%-52s %9.1f%n", "total", total);
+    printer.println();
+    printer.printf("%-52s %8s %8s %8s %8s %8s%n", "test split (" + test + " videos)", "mean F1",
+        "lv1 mic", "lv1 mac", "lv2 mic", "lv2 mac");
+    for (String[] row : scores) {
+      printer.printf("%-52s %8s %8s %8s %8s %8s%n", (Object[]) row);
     }
-    long[] tokens = new long[count * TOKENS_PER_VIDEO];
-    float[] frames = new float[count * FRAME_DIM];
-    long[] labels = new long[count];
-    int wordsPerClass = 40;
-    for (int v = 0; v < count; v++) {
-      double u = random.nextDouble() * total;
-      int label = 0;
-      while (cumulative[label] < u) {
-        label++;
-      }
-      labels[v] = label;
-      int group = label / 4;
-      for (int t = 0; t < TOKENS_PER_VIDEO; t++) {
-        double kind = random.nextDouble();
-        int word;
-        if (kind < 0.25) {
-          word = label * wordsPerClass + random.nextInt(wordsPerClass);
-        } else if (kind < 0.45) {
-          word = 1000 + group * 50 + random.nextInt(50);
-        } else {
-          word = 1500 + random.nextInt(500);
-        }
-        tokens[v * TOKENS_PER_VIDEO + t] = word;
-      }
-      for (int d = 0; d < FRAME_DIM; d++) {
-        frames[v * FRAME_DIM + d] = centroids[label][d] + 2.5f * (float) random.nextGaussian();
-      }
-    }
-    return new Dataset(
-        torch.tensor(tokens).reshape(count, TOKENS_PER_VIDEO).clone(),
-        torch.tensor(frames).reshape(count, FRAME_DIM).clone(),
-        torch.tensor(labels).clone());
+    printer.println();
+    printer.println("submission: " + root.resolve("result.csv") + " (check it with: vidtag "
+        + "evaluate --pred " + root.resolve("result.csv") + " --truth "
+        + root.resolve("data/truth_test_a.csv") + ")");
+    printer.flush();
   }
 
-  private static double seconds(long startNanos) {
-    return (System.nanoTime() - startNanos) / 1e9;
+  private static int[] lv2Counts(List<VideoAnnotation> videos, CategoryMap categories) {
+    int[] counts = new int[categories.size()];
+    for (int lv2 : lv2Of(videos, categories)) {
+      counts[lv2]++;
+    }
+    return counts;
+  }
+
+  private static int[] lv2Of(List<VideoAnnotation> videos, CategoryMap categories) {
+    return videos.stream()
+        .mapToInt(v -> categories.lv2Index(v.categoryId().orElseThrow()).getAsInt()).toArray();
+  }
+
+  /** The true lv2 of each test video, from the truth file, in annotation order. */
+  private static int[] truthLv2(List<VideoAnnotation> videos, Path truth, CategoryMap categories) {
+    Map<String, Integer> byId = new HashMap<>();
+    for (ResultFile.Entry e : ResultFile.read(truth, categories)) {
+      byId.put(e.videoId(), categories.lv2Index(e.categoryId()).getAsInt());
+    }
+    return videos.stream().mapToInt(v -> byId.get(v.id())).toArray();
+  }
+
+  private static int argmax(int[] values) {
+    int best = 0;
+    for (int i = 1; i < values.length; i++) {
+      best = values[i] > values[best] ? i : best;
+    }
+    return best;
+  }
+
+  private static int[] constant(int n, int value) {
+    int[] out = new int[n];
+    Arrays.fill(out, value);
+    return out;
+  }
+
+  private static String format(double value) {
+    return String.format(Locale.ROOT, "%.4f", value);
   }
 }

@@ -3,24 +3,46 @@ package dev.vidtag.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+/** The demo end to end at a smaller size: every stage runs and the submission is valid. */
 class DemoCommandTest {
-  private static double accuracyOf(String row, String output) {
-    Matcher m = Pattern.compile(Pattern.quote(row) + "\\s+([0-9.]+)").matcher(output);
+  @TempDir Path dir;
+
+  private static double meanF1(String row, String output) {
+    Matcher m = Pattern.compile("(?m)^" + Pattern.quote(row) + "\\s+([0-9.]+)").matcher(output);
     assertTrue(m.find(), "no row '" + row + "' in:\n" + output);
     return Double.parseDouble(m.group(1));
   }
 
   @Test
-  void learnsFarAboveTheMajorityClass() {
-    CommandLineRunner.Output output =
-        CommandLineRunner.run("demo", "--videos", "3000", "--epochs", "3", "--threads", "2");
+  void trainsBothModelsEnsemblesThemAndWritesASubmissionThatEvaluates() throws Exception {
+    CommandLineRunner.Output output = CommandLineRunner.run("demo", "--out", dir.toString(),
+        "--labeled", "2000", "--test", "300", "--epochs", "3", "--threads", "2");
     assertEquals(0, output.exitCode(), output.err());
-    double majority = accuracyOf("majority class", output.out());
-    assertTrue(accuracyOf("live weights", output.out()) > majority + 0.2, output.out());
-    assertTrue(accuracyOf("EMA weights (decay 0.99)", output.out()) > majority + 0.2, output.out());
+    String table = output.out();
+
+    double majority = meanF1("always the most frequent training class", table);
+    for (String row : new String[] {"single stream (SWA)", "double stream (SWA)",
+        "ensemble of both (mean of logits)", "ensemble + tail adjustment"}) {
+      assertTrue(meanF1(row, table) > majority + 0.1, row + " against the majority class:\n"
+          + table);
+    }
+    assertTrue(Files.isRegularFile(dir.resolve("models/single/model.safetensors")));
+    assertTrue(Files.isRegularFile(dir.resolve("models/double/model.safetensors")));
+    assertTrue(Files.isRegularFile(dir.resolve("tail-adjustment.json")));
+
+    CommandLineRunner.Output evaluated = CommandLineRunner.run("evaluate", "--pred",
+        dir.resolve("result.csv").toString(), "--truth",
+        dir.resolve("data/truth_test_a.csv").toString());
+    assertEquals(0, evaluated.exitCode(), evaluated.err());
+    double official = new ObjectMapper().readTree(evaluated.out()).get("mean_f1").asDouble();
+    assertEquals(meanF1("ensemble + tail adjustment", table), official, 5.001e-5);
   }
 }
