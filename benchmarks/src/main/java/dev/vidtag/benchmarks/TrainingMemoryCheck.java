@@ -79,6 +79,15 @@ public final class TrainingMemoryCheck {
         peakAfter = Math.max(peakAfter, s.rssKb());
       }
     }
+    StringBuilder profile = new StringBuilder("RSS (MB) at each tenth of the run:");
+    int tenth = 1;
+    for (Sample s : samples) {
+      if (s.nanos() >= start + tenth * (end - start) / 10) {
+        profile.append(String.format(Locale.ROOT, " %.1f", s.rssKb() / 1024.0));
+        tenth++;
+      }
+    }
+    System.out.println(profile);
     double growth = (double) (peakAfter - atWarmUp) / atWarmUp;
     System.out.printf(Locale.ROOT, "%d steps in %.1f s; RSS after warm-up (%.0f%% of the run) %.1f MB, "
         + "largest later %.1f MB: %+.2f%% (limit %+.0f%%)%n", result.steps(), (end - start) / 1e9,
