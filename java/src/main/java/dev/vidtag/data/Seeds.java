@@ -1,11 +1,11 @@
 package dev.vidtag.data;
 
 /** Seeds derived from a run's seed, so that every random choice is repeatable on its own. */
-final class Seeds {
+public final class Seeds {
   private Seeds() {}
 
   /** A well-mixed seed for (seed, epoch, index) (SplitMix64's finalizer over each part). */
-  static long mix(long seed, long epoch, long index) {
+  public static long mix(long seed, long epoch, long index) {
     return splitMix(splitMix(splitMix(seed) ^ epoch) ^ index);
   }
 

@@ -1,0 +1,93 @@
+package dev.vidtag.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vidtag.cli.CommandLineRunner.Output;
+import dev.vidtag.model.Architecture;
+import dev.vidtag.model.ModelDirectory;
+import dev.vidtag.model.VideoClassifierModel;
+import dev.vidtag.model.weights.SafetensorsFile;
+import dev.vidtag.train.pretrain.PretrainCheckpoint;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** vidtag pretrain on a small generated dataset, and fine-tuning from its checkpoint. */
+class PretrainCommandTest {
+  @TempDir static Path dir;
+  static Path data;
+
+  @BeforeAll
+  static void synth() {
+    data = dir.resolve("data");
+    Output output = CommandLineRunner.run("synth", "--out", data.toString(), "--labeled", "60",
+        "--unlabeled", "60", "--test", "0", "--feature-dim", "32", "--seed", "8");
+    assertEquals(0, output.exitCode(), output.err());
+  }
+
+  static Output pretrain(Path out, String arch, String... extra) {
+    List<String> args = new ArrayList<>(List.of("pretrain", "--data", data.toString(), "--arch",
+        arch, "--text-model", data.resolve("text-model").toString(), "--out", out.toString(),
+        "--epochs", "1", "--max-steps", "6", "--batch-size", "8", "--max-frames", "8",
+        "--max-text", "48", "--checkpoint-every", "4", "--threads", "2"));
+    args.addAll(List.of(extra));
+    return CommandLineRunner.run(args.toArray(new String[0]));
+  }
+
+  @Test
+  void singleStreamWritesCheckpointsAndEveryLossTerm() throws Exception {
+    Path run = dir.resolve("single");
+    Output output = pretrain(run, "single", "--whole-word", "--ngram", "2");
+    assertEquals(0, output.exitCode(), output.err());
+    assertTrue(output.out().startsWith("6 steps"), output.out());
+
+    List<String> checkpoints;
+    try (Stream<Path> listing = Files.list(run.resolve("checkpoints"))) {
+      checkpoints = listing.map(p -> p.getFileName().toString()).sorted().toList();
+    }
+    assertEquals(List.of("step-000004", "step-000006"), checkpoints);
+    Path last = run.resolve("checkpoints/step-000006");
+    assertEquals(last, PretrainCheckpoint.resolve(run));
+    VideoClassifierModel model = ModelDirectory.load(last);
+    assertEquals(Architecture.SINGLE, model.config().arch());
+    assertEquals(8, model.config().maxFrames());
+    assertTrue(Files.exists(last.resolve("vocab.txt")));
+    try (SafetensorsFile heads = SafetensorsFile.open(last.resolve(PretrainCheckpoint.HEADS))) {
+      assertTrue(heads.names().containsAll(List.of("cls.predictions.transform.dense.weight",
+          "cls.predictions.transform.LayerNorm.weight", "cls.predictions.bias",
+          "mfm_head.decoder.weight", "itm_head.weight")), heads.names().toString());
+    }
+
+    ObjectMapper json = new ObjectMapper();
+    List<String> lines = Files.readAllLines(run.resolve("metrics.jsonl"));
+    assertEquals(6, lines.size());
+    for (int i = 0; i < lines.size(); i++) {
+      JsonNode record = json.readTree(lines.get(i));
+      assertEquals("pretrain", record.get("kind").asText());
+      assertEquals(i + 1, record.get("step").asInt());
+      for (String term : List.of("loss", "mlm", "mfm", "itm", "lr")) {
+        assertTrue(Double.isFinite(record.get(term).asDouble()), term + " in " + lines.get(i));
+      }
+      double total = record.get("mlm").asDouble() / 1.25 + record.get("mfm").asDouble() / 3
+          + record.get("itm").asDouble();
+      assertEquals(total, record.get("loss").asDouble(), 1e-4);
+    }
+  }
+
+  @Test
+  void refusesAnUnknownSplitAndResume() {
+    Output unknown = pretrain(dir.resolve("bad"), "single", "--splits", "unlabeled,nope");
+    assertEquals(1, unknown.exitCode(), unknown.err()); // a data error, not a usage error
+    assertTrue(unknown.err().contains("nope"), unknown.err());
+    Output resume = pretrain(dir.resolve("resume"), "single", "--resume");
+    assertEquals(2, resume.exitCode(), resume.err());
+  }
+}
