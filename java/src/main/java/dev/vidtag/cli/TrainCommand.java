@@ -31,9 +31,13 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--arch", required = true, paramLabel = "single|double", description = "Model architecture.")
   String arch;
 
-  @Option(names = "--text-model", required = true, paramLabel = "HF_DIR",
+  @Option(names = "--text-model", paramLabel = "HF_DIR",
       description = "Hugging Face BERT directory that initialises the text encoder.")
   Path textModel;
+
+  @Option(names = "--init", paramLabel = "PRETRAIN_DIR",
+      description = "Start from a pretraining checkpoint (or its run: the newest checkpoint) instead of --text-model.")
+  Path init;
 
   @Option(names = "--out", required = true, paramLabel = "RUN", description = "Run directory (created; must not hold a run).")
   Path out;
@@ -113,14 +117,24 @@ final class TrainCommand implements Callable<Integer> {
     if (Files.isDirectory(out.resolve("checkpoints")) || Files.exists(out.resolve("metrics.jsonl"))) {
       throw new IllegalArgumentException(out + " already holds a run; choose another --out");
     }
+    if ((textModel == null) == (init == null)) {
+      throw new IllegalArgumentException("give either --text-model or --init");
+    }
+    if (init != null) {
+      textModel = dev.vidtag.train.PretrainedInit.resolve(init); // its tokenizer files
+    }
     Trainer.Options options = new Trainer.Options(data, Architecture.fromConfigName(arch),
         textModel, out, epochs, batchSize, maxFrames, maxText,
         new ParameterGroups.LearningRates(bertLr, crossLr, lr), warmup, ema,
         Trainer.AdversaryKind.valueOf(adversary.toUpperCase(Locale.ROOT)), adversaryFromEpoch,
         pgdSteps, pgdEpsilon, pgdAlpha, fgmEpsilon, evalEvery, evalFrom, valRatio, seed, workers,
         clip, Pooling.fromConfigName(pooling));
-    Trainer.Result result = new Trainer(options).run();
+    Trainer trainer = new Trainer(options).initializedFrom(init);
+    Trainer.Result result = trainer.run();
     PrintWriter printer = spec.commandLine().getOut();
+    if (trainer.transfer() != null) {
+      printer.println(trainer.transfer().describe());
+    }
     printer.printf(Locale.ROOT, "%d steps; best mean F1 %.4f at step %d (lv1 %.4f / %.4f, lv2 %.4f / %.4f) in %s%n",
         result.steps(), result.bestScore().mean(), result.bestStep(),
         result.bestScore().lv1MicroF1(), result.bestScore().lv1MacroF1(),

@@ -108,9 +108,22 @@ public final class Trainer {
       OfficialScore majorityBaseline, long skippedSteps, List<String> skippedPerturbations) {}
 
   private final Options options;
+  private Path init;
+  private PretrainedInit.Transfer transfer;
 
   public Trainer(Options options) {
     this.options = options;
+  }
+
+  /** Starts from a pretraining checkpoint ({@link PretrainedInit}) instead of the text model. */
+  public Trainer initializedFrom(Path checkpoint) {
+    this.init = checkpoint;
+    return this;
+  }
+
+  /** What {@link #initializedFrom} copied, once the run has started; null otherwise. */
+  public PretrainedInit.Transfer transfer() {
+    return transfer;
   }
 
   public Result run() {
@@ -181,12 +194,18 @@ public final class Trainer {
 
   private VideoClassifierModel createModel(int frameDim) {
     Options o = options;
-    BertConfig text = HuggingFaceBert.config(o.textModel());
+    BertConfig text = init != null ? PretrainedInit.textEncoder(init)
+        : HuggingFaceBert.config(o.textModel());
     ModelConfig config = new ModelConfig(o.arch(), CategoryMap.official().size(), frameDim,
         o.maxFrames(), o.maxText(), o.pooling(),
         o.arch() == Architecture.DOUBLE ? DecoderConfig.referenceFor(text) : null, text);
     torch.manual_seed(o.seed());
     VideoClassifierModel model = VideoClassifierModel.create(config);
+    if (init != null) {
+      transfer = PretrainedInit.apply(model, init);
+      log.info(transfer.describe());
+      return model;
+    }
     LoadReport report = HuggingFaceBert.loadInto(model.bert(), o.textModel());
     log.info("text encoder from {}: missing {}, unused {}", o.textModel(), report.missing(),
         report.unexpected());

@@ -10,12 +10,18 @@ import dev.vidtag.model.Architecture;
 import dev.vidtag.model.ModelDirectory;
 import dev.vidtag.model.VideoClassifierModel;
 import dev.vidtag.model.weights.SafetensorsFile;
+import dev.vidtag.model.weights.StateDicts;
+import dev.vidtag.train.PretrainedInit;
 import dev.vidtag.train.pretrain.PretrainCheckpoint;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,13 +30,17 @@ import org.junit.jupiter.api.io.TempDir;
 class PretrainCommandTest {
   @TempDir static Path dir;
   static Path data;
+  static Path singleRun;
+  static Output singleOutput;
 
   @BeforeAll
-  static void synth() {
+  static void synthAndPretrain() {
     data = dir.resolve("data");
     Output output = CommandLineRunner.run("synth", "--out", data.toString(), "--labeled", "60",
         "--unlabeled", "60", "--test", "0", "--feature-dim", "32", "--seed", "8");
     assertEquals(0, output.exitCode(), output.err());
+    singleRun = dir.resolve("single");
+    singleOutput = pretrain(singleRun, "single", "--whole-word", "--ngram", "2");
   }
 
   static Output pretrain(Path out, String arch, String... extra) {
@@ -44,8 +54,8 @@ class PretrainCommandTest {
 
   @Test
   void singleStreamWritesCheckpointsAndEveryLossTerm() throws Exception {
-    Path run = dir.resolve("single");
-    Output output = pretrain(run, "single", "--whole-word", "--ngram", "2");
+    Path run = singleRun;
+    Output output = singleOutput;
     assertEquals(0, output.exitCode(), output.err());
     assertTrue(output.out().startsWith("6 steps"), output.out());
 
@@ -80,6 +90,55 @@ class PretrainCommandTest {
           + record.get("itm").asDouble();
       assertEquals(total, record.get("loss").asDouble(), 1e-4);
     }
+  }
+
+  @Test
+  void fineTuningStartsFromTheEncoderAndFrameProjectionOfTheCheckpoint() {
+    Path checkpoint = singleRun.resolve("checkpoints/step-000006");
+    VideoClassifierModel pretrained = ModelDirectory.load(checkpoint);
+    VideoClassifierModel fresh = VideoClassifierModel.create(pretrained.config());
+    Map<String, Tensor> before = copies(StateDicts.of(fresh));
+    PretrainedInit.Transfer transfer = PretrainedInit.apply(fresh, singleRun);
+    assertEquals(checkpoint, transfer.checkpoint());
+    assertEquals(List.of("classifier.weight", "classifier.bias"), transfer.kept());
+    assertEquals(Set.of("bert", "video_fc"), transfer.transferred().keySet());
+    assertEquals(2, transfer.transferred().get("video_fc"));
+    Map<String, Tensor> source = StateDicts.of(pretrained);
+    for (Map.Entry<String, Tensor> e : StateDicts.of(fresh).entrySet()) {
+      Tensor expected = e.getKey().startsWith("classifier.") ? before.get(e.getKey())
+          : source.get(e.getKey());
+      assertTrue(torch.equal(expected, e.getValue()), e.getKey());
+    }
+
+    Output train = CommandLineRunner.run("train", "--data", data.toString(), "--arch", "single",
+        "--init", singleRun.toString(), "--out", dir.resolve("finetune").toString(),
+        "--epochs", "1", "--batch-size", "8", "--max-frames", "8", "--max-text", "48",
+        "--adversary", "none", "--eval-every", "100", "--eval-from", "100", "--threads", "2");
+    assertEquals(0, train.exitCode(), train.err());
+    assertTrue(train.out().contains("initialised from " + checkpoint + ": bert.* ("),
+        train.out());
+    assertTrue(train.out().contains("video_fc.* (2 tensors); left as initialised: "
+        + "classifier.weight, classifier.bias"), train.out());
+  }
+
+  @Test
+  void initRefusesAnotherArchitectureAndTextModelTogether() {
+    Output wrongArch = CommandLineRunner.run("train", "--data", data.toString(), "--arch",
+        "double", "--init", singleRun.toString(), "--out", dir.resolve("ft-double").toString(),
+        "--max-frames", "8", "--max-text", "48", "--threads", "2");
+    assertEquals(2, wrongArch.exitCode(), wrongArch.err());
+    assertTrue(wrongArch.err().contains("single-stream model but --arch is double"),
+        wrongArch.err());
+    Output both = CommandLineRunner.run("train", "--data", data.toString(), "--arch", "single",
+        "--init", singleRun.toString(), "--text-model", data.resolve("text-model").toString(),
+        "--out", dir.resolve("ft-both").toString());
+    assertEquals(2, both.exitCode(), both.err());
+  }
+
+  private static Map<String, Tensor> copies(Map<String, Tensor> tensors) {
+    Map<String, Tensor> out = new java.util.LinkedHashMap<>();
+    tensors.forEach((name, t) -> out.put(name, t.detach().clone()));
+    return out;
   }
 
   @Test
