@@ -46,9 +46,12 @@ class PretrainCommandTest {
   static Output pretrain(Path out, String arch, String... extra) {
     List<String> args = new ArrayList<>(List.of("pretrain", "--data", data.toString(), "--arch",
         arch, "--text-model", data.resolve("text-model").toString(), "--out", out.toString(),
-        "--epochs", "1", "--max-steps", "6", "--batch-size", "8", "--max-frames", "8",
+        "--epochs", "1", "--batch-size", "8", "--max-frames", "8",
         "--max-text", "48", "--checkpoint-every", "4", "--threads", "2"));
     args.addAll(List.of(extra));
+    if (!args.contains("--max-steps")) {
+      args.addAll(List.of("--max-steps", "6"));
+    }
     return CommandLineRunner.run(args.toArray(new String[0]));
   }
 
@@ -119,6 +122,35 @@ class PretrainCommandTest {
         train.out());
     assertTrue(train.out().contains("video_fc.* (2 tensors); left as initialised: "
         + "classifier.weight, classifier.bias"), train.out());
+  }
+
+  @Test
+  void doubleStreamLogsItsTermsAndFineTuningTakesTheDecoder() throws Exception {
+    Path run = dir.resolve("double");
+    Output output = pretrain(run, "double", "--max-steps", "3", "--queue-size", "16");
+    assertEquals(0, output.exitCode(), output.err());
+    Path last = run.resolve("checkpoints/step-000003");
+    try (SafetensorsFile heads = SafetensorsFile.open(last.resolve(PretrainCheckpoint.HEADS))) {
+      assertTrue(heads.names().containsAll(List.of("cls.predictions.bias", "text_proj.weight",
+          "vision_proj.weight", "itm_head.weight", "temp", "image_queue", "text_queue",
+          "image_queue_ptr", "momentum.bert.embeddings.word_embeddings.weight",
+          "momentum.visual_encoder.weight")), heads.names().toString());
+    }
+    ObjectMapper json = new ObjectMapper();
+    List<String> lines = Files.readAllLines(run.resolve("metrics.jsonl"));
+    assertEquals(3, lines.size());
+    for (String line : lines) {
+      JsonNode record = json.readTree(line);
+      for (String term : List.of("loss", "mlm", "itc", "itm", "temp", "alpha", "lr")) {
+        assertTrue(Double.isFinite(record.get(term).asDouble()), term + " in " + line);
+      }
+    }
+
+    VideoClassifierModel fresh = VideoClassifierModel.create(ModelDirectory.config(last));
+    PretrainedInit.Transfer transfer = PretrainedInit.apply(fresh, run);
+    assertEquals(Set.of("bert", "multi_head_decoder", "visual_encoder"),
+        transfer.transferred().keySet());
+    assertEquals(List.of("classifier.weight", "classifier.bias"), transfer.kept());
   }
 
   @Test

@@ -20,7 +20,8 @@ public final class MlmHead extends Module {
     predictions = register_module("predictions", new Module());
     transform = predictions.register_module("transform",
         new PredictionTransform(config.hiddenSize(), config.layerNormEps()));
-    bias = predictions.register_parameter("bias", torch.zeros(config.vocabSize()));
+    // a handle of its own, not a reference into the module's dictionary
+    bias = new Tensor(predictions.register_parameter("bias", torch.zeros(config.vocabSize())));
   }
 
   /** Hidden states [M, H] to vocabulary logits [M, V], through the word embeddings [V, H]. */

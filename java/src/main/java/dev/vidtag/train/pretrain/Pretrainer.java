@@ -121,7 +121,8 @@ public final class Pretrainer {
               double learningRate = o.learningRate() * factor;
               optimization.optimizer.zero_grad(false);
               PretrainingLoss loss = task.loss(new ModelInputs(batch.textIds(), batch.textMask(),
-                  batch.frames(), batch.frameMask()), Seeds.mix(o.seed(), -2, step));
+                  batch.frames(), batch.frameMask()),
+                  new StepContext(Seeds.mix(o.seed(), -2, step), step, stepsPerEpoch));
               loss.total().backward();
               lastLoss = loss.values();
               step++;
@@ -208,7 +209,14 @@ public final class Pretrainer {
     PretrainingTask task = switch (o.arch()) {
       case SINGLE -> new SingleStreamPretraining((SingleStreamModel) model, textMasking,
           new MfmMasking(o.mfmProbability()), o.weights());
-      case DOUBLE -> throw new IllegalArgumentException("double-stream pretraining: not yet");
+      case DOUBLE -> {
+        if (o.batchSize() > o.contrastive().queueSize()) {
+          throw new IllegalArgumentException("the queue (" + o.contrastive().queueSize()
+              + ") must hold at least a batch (" + o.batchSize() + ")");
+        }
+        yield new DoubleStreamPretraining((DoubleStreamModel) model, textMasking,
+            o.contrastive());
+      }
     };
     loadMlmHead(task);
     return task;
@@ -217,10 +225,7 @@ public final class Pretrainer {
   /** A Hugging Face pretraining checkpoint's {@code cls.predictions.*} start the MLM head. */
   private void loadMlmHead(PretrainingTask task) {
     Path weights = HuggingFaceBert.weightsFile(options.textModel());
-    MlmHead head = task instanceof SingleStreamPretraining single ? single.mlmHead() : null;
-    if (head == null) {
-      return;
-    }
+    MlmHead head = task.mlmHead();
     boolean present = WeightFiles.shapes(weights, name -> name).keySet().stream()
         .anyMatch(name -> name.startsWith("cls.predictions.transform."));
     if (present) {
@@ -229,6 +234,7 @@ public final class Pretrainer {
               ? name.substring("cls.".length()) : null);
       log.info("masked-token head from {}: missing {}", weights, report.missing());
     }
+    task.weightsLoaded();
   }
 
   private Path saveCheckpoint(PretrainingTask task, long step, int epoch,

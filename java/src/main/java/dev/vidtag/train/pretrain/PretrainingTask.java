@@ -18,9 +18,15 @@ public interface PretrainingTask extends AutoCloseable {
 
   /**
    * The losses of one batch in training mode. Every random choice (masks, pairs) derives from
-   * {@code seed}, so a step is repeatable.
+   * the step's seed, so a step is repeatable.
    */
-  PretrainingLoss loss(ModelInputs batch, long seed);
+  PretrainingLoss loss(ModelInputs batch, StepContext step);
+
+  /** The masked-token head (Hugging Face's {@code cls.predictions.*}). */
+  MlmHead mlmHead();
+
+  /** Called when weights were loaded into the model or heads from outside (a text model's). */
+  default void weightsLoaded() {}
 
   /** Called after every optimizer step (momentum encoders follow the model here). */
   default void afterOptimizerStep() {}

@@ -65,7 +65,7 @@ public final class SingleStreamPretraining implements PretrainingTask {
     return heads;
   }
 
-  /** The masked-token head, to load a Hugging Face checkpoint's {@code cls.predictions.*}. */
+  @Override
   public MlmHead mlmHead() {
     return mlmHead;
   }
@@ -75,8 +75,8 @@ public final class SingleStreamPretraining implements PretrainingTask {
       MlmMasking.Masked text, long candidateFrames, PretrainingLoss loss) {}
 
   @Override
-  public PretrainingLoss loss(ModelInputs batch, long seed) {
-    return step(batch, seed).loss();
+  public PretrainingLoss loss(ModelInputs batch, StepContext step) {
+    return step(batch, step.seed()).loss();
   }
 
   Step step(ModelInputs batch, long seed) {

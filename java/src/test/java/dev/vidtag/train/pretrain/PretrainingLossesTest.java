@@ -27,7 +27,9 @@ class PretrainingLossesTest {
       f[i] = (float) values[i];
     }
     Tensor t = torch.empty(shape, new TensorOptions(ScalarType.Float), new MemoryFormatOptional());
-    t.data_ptr_float().put(f, 0, f.length);
+    if (f.length > 0) {
+      t.data_ptr_float().put(f, 0, f.length);
+    }
     return t;
   }
 

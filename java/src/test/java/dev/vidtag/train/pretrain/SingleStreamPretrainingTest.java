@@ -105,7 +105,7 @@ class SingleStreamPretrainingTest {
   void theEncodersFrameInputsKeepTheirGradientIntoVideoFc() {
     // without MFM, video_fc is reached only through the frames the encoder reads
     SingleStreamPretraining task = task(new LossWeights(1, 0, 1));
-    task.loss(batch(), 5).total().backward();
+    task.loss(batch(), new StepContext(5, 0, 1)).total().backward();
     Tensor videoFc = StateDicts.parameters(task.model()).get("video_fc.weight").grad();
     assertTrue(videoFc.defined() && videoFc.abs().sum().item_double() > 0);
   }
@@ -113,7 +113,7 @@ class SingleStreamPretrainingTest {
   @Test
   void totalIsTheWeightedSumAndGradientsReachVideoFcThroughTheFrames() {
     SingleStreamPretraining task = task();
-    PretrainingLoss loss = task.loss(batch(), 5);
+    PretrainingLoss loss = task.loss(batch(), new StepContext(5, 0, 1));
     Map<String, Double> v = loss.values();
     assertEquals(v.get("mlm") / 1.25 + v.get("mfm") / 3 + v.get("itm"), v.get("loss"), 1e-5);
     loss.total().backward();
