@@ -16,6 +16,9 @@ import java.util.Comparator;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
+import org.bytedeco.pytorch.InputArchive;
+import org.bytedeco.pytorch.Optimizer;
+import org.bytedeco.pytorch.OutputArchive;
 
 /**
  * A pretraining checkpoint: a model directory ({@code config.json}, {@code model.safetensors},
@@ -27,14 +30,19 @@ import java.util.stream.Stream;
 public final class PretrainCheckpoint {
   public static final String HEADS = "pretraining_heads.safetensors";
   public static final String INFO = "pretraining.json";
+  /** The optimizer's state in LibTorch's archive format (AdamW moments and step counts). */
+  public static final String OPTIMIZER = "optimizer.pt";
   private static final ObjectMapper JSON = new ObjectMapper()
       .enable(SerializationFeature.INDENT_OUTPUT);
 
   private PretrainCheckpoint() {}
 
-  /** Writes the checkpoint of {@code task} into {@code dir}, replacing one already there. */
+  /**
+   * Writes the checkpoint of {@code task} into {@code dir}, replacing one already there, with
+   * the optimizer's state when {@code optimizer} is not null.
+   */
   public static void save(Path dir, PretrainingTask task, Path tokenizerSource,
-      Map<String, Object> info) {
+      Map<String, Object> info, Optimizer optimizer) {
     Path temporary = dir.resolveSibling("." + dir.getFileName() + ".partial");
     try {
       AtomicFiles.deleteRecursively(temporary);
@@ -42,6 +50,11 @@ public final class PretrainCheckpoint {
       SafetensorsWriter.write(temporary.resolve(HEADS), StateDicts.of(task.heads()),
           Map.of("format", "pt", "writer", "vidtag"));
       JSON.writeValue(temporary.resolve(INFO).toFile(), info);
+      if (optimizer != null) {
+        OutputArchive archive = new OutputArchive();
+        optimizer.save(archive);
+        archive.save_to(temporary.resolve(OPTIMIZER).toString());
+      }
       Path previous = dir.resolveSibling("." + dir.getFileName() + ".previous");
       AtomicFiles.deleteRecursively(previous);
       if (Files.exists(dir)) {
@@ -52,6 +65,17 @@ public final class PretrainCheckpoint {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot save pretraining checkpoint " + dir, e);
     }
+  }
+
+  /** Loads a checkpoint's optimizer state into an optimizer over the same parameter groups. */
+  public static void loadOptimizer(Path dir, Optimizer optimizer) {
+    Path file = dir.resolve(OPTIMIZER);
+    if (!Files.isRegularFile(file)) {
+      throw DataException.at(dir, null, null, "no " + OPTIMIZER + " in this checkpoint");
+    }
+    InputArchive archive = new InputArchive();
+    archive.load_from(file.toString());
+    optimizer.load(archive);
   }
 
   /** Whether a directory holds a pretraining checkpoint. */

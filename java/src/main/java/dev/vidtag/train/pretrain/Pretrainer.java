@@ -14,7 +14,6 @@ import dev.vidtag.data.Seeds;
 import dev.vidtag.data.TextRule;
 import dev.vidtag.data.VideoSampleSource;
 import dev.vidtag.data.ZipFeatureStore;
-import dev.vidtag.kernels.TensorList;
 import dev.vidtag.model.Architecture;
 import dev.vidtag.model.BertConfig;
 import dev.vidtag.model.DecoderConfig;
@@ -26,12 +25,9 @@ import dev.vidtag.model.Pooling;
 import dev.vidtag.model.SingleStreamModel;
 import dev.vidtag.model.VideoClassifierModel;
 import dev.vidtag.model.weights.LoadReport;
-import dev.vidtag.model.weights.StateDicts;
 import dev.vidtag.model.weights.WeightFiles;
 import dev.vidtag.train.LinearWarmupDecay;
 import dev.vidtag.train.MetricsLog;
-import dev.vidtag.train.NonFiniteGuard;
-import dev.vidtag.train.ParameterGroups;
 import dev.vidtag.train.Progress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,8 +38,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.AdamW;
-import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -98,11 +92,10 @@ public final class Pretrainer {
       PretrainingTask task = createTask(frameDim, tokenizer);
       Collator collator = new Collator(Collator.Padding.FIXED, o.maxText(), o.maxFrames(),
           tokenizer.padId());
-      Optimization optimization = new Optimization(task, o.learningRate());
+      PretrainingStep training = new PretrainingStep(task, o.learningRate());
       LinearWarmupDecay schedule = LinearWarmupDecay.withWarmupFraction(totalSteps,
           o.warmupFraction());
       Progress progress = Progress.onStderr(totalSteps);
-      NonFiniteGuard guard = new NonFiniteGuard(20);
       long step = 0;
       Path lastCheckpoint = null;
       Map<String, Double> lastLoss = Map.of();
@@ -116,26 +109,11 @@ public final class Pretrainer {
           while (batches.hasNext() && step < totalSteps) {
             try (Batch batch = batches.next(); PointerScope scope = new PointerScope()) {
               double factor = schedule.factor(step);
-              ParameterGroups.setLearningRates(optimization.optimizer, optimization.groups,
-                  factor);
               double learningRate = o.learningRate() * factor;
-              optimization.optimizer.zero_grad(false);
-              PretrainingLoss loss = task.loss(new ModelInputs(batch.textIds(), batch.textMask(),
+              lastLoss = training.run(new ModelInputs(batch.textIds(), batch.textMask(),
                   batch.frames(), batch.frameMask()),
-                  new StepContext(Seeds.mix(o.seed(), -2, step), step, stepsPerEpoch));
-              loss.total().backward();
-              lastLoss = loss.values();
+                  new StepContext(Seeds.mix(o.seed(), -2, step), step, stepsPerEpoch), factor);
               step++;
-              boolean allowed;
-              try (TensorList gradients = TensorList.gradientsOf(optimization.trained)) {
-                allowed = guard.allowStep(step, lastLoss.get("loss"), gradients);
-              }
-              if (allowed) {
-                optimization.optimizer.step();
-                task.afterOptimizerStep();
-              } else {
-                log.warn("step {}: non-finite loss or gradient, step skipped", step);
-              }
               Map<String, Object> record = new LinkedHashMap<>();
               record.put("step", step);
               record.put("epoch", epoch);
@@ -147,19 +125,19 @@ public final class Pretrainer {
             boolean epochEnd = !batches.hasNext() || step == totalSteps;
             if ((o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0) || epochEnd) {
               progress.interrupt();
-              lastCheckpoint = saveCheckpoint(task, step, epoch, lastLoss);
+              lastCheckpoint = saveCheckpoint(task, training, step, epoch, lastLoss);
             }
           }
         }
       } finally {
-        optimization.close();
+        training.close();
         task.close();
         for (ZipFeatureStore store : stores) {
           store.close();
         }
       }
       return new Result(step, lastCheckpoint, lastLoss, (System.nanoTime() - start) / 1e9,
-          guard.skipped());
+          training.skipped());
     }
   }
 
@@ -237,8 +215,8 @@ public final class Pretrainer {
     task.weightsLoaded();
   }
 
-  private Path saveCheckpoint(PretrainingTask task, long step, int epoch,
-      Map<String, Double> loss) {
+  private Path saveCheckpoint(PretrainingTask task, PretrainingStep training, long step,
+      int epoch, Map<String, Double> loss) {
     Path dir = options.out().resolve("checkpoints")
         .resolve(String.format(Locale.ROOT, "step-%06d", step));
     Map<String, Object> info = new LinkedHashMap<>();
@@ -247,43 +225,8 @@ public final class Pretrainer {
     info.put("epoch", epoch);
     info.put("splits", options.splits());
     info.put("loss", loss);
-    PretrainCheckpoint.save(dir, task, options.textModel(), info);
+    PretrainCheckpoint.save(dir, task, options.textModel(), info, training.optimizer());
     log.info("step {}: checkpoint {}", step, dir);
     return dir;
-  }
-
-  /** AdamW over the encoder and the heads; the classifier and the BERT pooler are not trained. */
-  private static final class Optimization implements AutoCloseable {
-    final List<ParameterGroups.Group> groups;
-    final AdamW optimizer;
-    final TensorList trained;
-
-    Optimization(PretrainingTask task, double learningRate) {
-      List<String> names = new ArrayList<>();
-      List<Tensor> parameters = new ArrayList<>();
-      for (Map.Entry<String, Tensor> e : StateDicts.parameters(task.model()).entrySet()) {
-        if (e.getKey().startsWith("classifier.") || e.getKey().startsWith("bert.pooler.")) {
-          e.getValue().set_requires_grad(false);
-        } else {
-          names.add(e.getKey());
-          parameters.add(e.getValue());
-        }
-      }
-      for (Map.Entry<String, Tensor> e : StateDicts.parameters(task.heads()).entrySet()) {
-        if (e.getValue().requires_grad()) {
-          names.add(e.getKey());
-          parameters.add(e.getValue());
-        }
-      }
-      groups = ParameterGroups.of(names, parameters,
-          new ParameterGroups.LearningRates(learningRate, learningRate, learningRate), 0.01);
-      optimizer = ParameterGroups.adamW(groups, 1e-6);
-      trained = TensorList.of("parameters", names, parameters);
-    }
-
-    @Override
-    public void close() {
-      trained.close();
-    }
   }
 }

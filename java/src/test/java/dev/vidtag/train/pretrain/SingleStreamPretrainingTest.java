@@ -13,6 +13,7 @@ import dev.vidtag.model.SingleStreamModel;
 import dev.vidtag.model.VideoClassifierModel;
 import dev.vidtag.model.weights.StateDicts;
 import dev.vidtag.runtime.TorchRuntime;
+import java.nio.file.Path;
 import java.util.Map;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -21,6 +22,7 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** One single-stream pretraining step on a tiny model: pairs, masks, gradients, finiteness. */
 class SingleStreamPretrainingTest {
@@ -126,5 +128,40 @@ class SingleStreamPretrainingTest {
       Tensor g = StateDicts.parameters(task.heads()).get(head).grad();
       assertTrue(g.defined() && g.abs().sum().item_double() > 0, head + " gets a gradient");
     }
+  }
+
+  @Test
+  void aCheckpointKeepsTheOptimizerStateForAResume(@TempDir Path dir) {
+    SingleStreamPretraining task = task();
+    ModelInputs batch = batch();
+    PretrainingStep training = new PretrainingStep(task, 1e-3);
+    training.run(batch, new StepContext(1, 0, 10), 1.0);
+    Path checkpoint = dir.resolve("step-000001");
+    PretrainCheckpoint.save(checkpoint, task, null, Map.of("step", 1), training.optimizer());
+    assertTrue(PretrainCheckpoint.isCheckpoint(checkpoint));
+    Map<String, Tensor> live = new java.util.LinkedHashMap<>(StateDicts.parameters(task.model()));
+    StateDicts.parameters(task.heads()).forEach((name, t) -> live.put("heads." + name, t));
+    Map<String, Tensor> saved = new java.util.LinkedHashMap<>();
+    live.forEach((name, t) -> saved.put(name, t.detach().clone()));
+
+    Tensor continued = secondStep(training, batch, live, saved);
+    PretrainingStep resumed = new PretrainingStep(task, 1e-3);
+    PretrainCheckpoint.loadOptimizer(checkpoint, resumed.optimizer());
+    Tensor afterResume = secondStep(resumed, batch, live, saved);
+    Tensor afterFreshStart = secondStep(new PretrainingStep(task, 1e-3), batch, live, saved);
+    assertTrue(torch.allclose(continued, afterResume, 1e-6, 1e-9, false),
+        "a resumed optimizer takes the step the uninterrupted one takes");
+    assertTrue(!torch.allclose(continued, afterFreshStart, 1e-3, 1e-6, false),
+        "a fresh optimizer would not");
+  }
+
+  /** The update of video_fc.weight that a second step makes from the saved weights. */
+  private static Tensor secondStep(PretrainingStep training, ModelInputs batch,
+      Map<String, Tensor> live, Map<String, Tensor> saved) {
+    try (org.bytedeco.pytorch.NoGradGuard noGrad = new org.bytedeco.pytorch.NoGradGuard()) {
+      live.forEach((name, t) -> t.copy_(saved.get(name)));
+    }
+    training.run(batch, new StepContext(2, 1, 10), 1.0);
+    return live.get("video_fc.weight").detach().sub(saved.get("video_fc.weight"));
   }
 }
