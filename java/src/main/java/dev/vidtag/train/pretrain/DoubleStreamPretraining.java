@@ -202,7 +202,7 @@ public final class DoubleStreamPretraining implements PretrainingTask {
     Tensor itmLabels = torch.cat(new TensorVector(
         torch.ones(new long[] {batchSize}, new TensorOptions(ScalarType.Long)),
         torch.zeros(new long[] {2 * batchSize}, new TensorOptions(ScalarType.Long))), 0);
-    Tensor itm = PretrainingLosses.maskedTokens(itmLogits, itmLabels);
+    Tensor itm = PretrainingLosses.crossEntropy(itmLogits, itmLabels);
 
     // masked tokens, distilled from the momentum encoder
     MlmMasking.Masked masked = textMasking.mask(ids, textMask, generator);
@@ -212,7 +212,7 @@ public final class DoubleStreamPretraining implements PretrainingTask {
         .index_select(0, rows);
     Tensor logits = mlmHead.forward(maskedHidden, bert.embeddings().wordEmbeddingWeight());
     Tensor targets = masked.labels().reshape(-1).index_select(0, rows);
-    Tensor mlm = PretrainingLosses.maskedTokens(logits, targets);
+    Tensor mlm = PretrainingLosses.crossEntropy(logits, targets);
     if (alpha > 0 && rows.size(0) > 0) {
       Tensor soft;
       try (NoGradGuard noGrad = new NoGradGuard()) {

@@ -13,8 +13,8 @@ import org.bytedeco.pytorch.global.torch;
 public final class PretrainingLosses {
   private PretrainingLosses() {}
 
-  /** Cross-entropy of logits [M, V] against target ids [M]. */
-  public static Tensor maskedTokens(Tensor logits, Tensor targets) {
+  /** Cross-entropy of logits [M, C] against class ids [M] (masked tokens, matching pairs). */
+  public static Tensor crossEntropy(Tensor logits, Tensor targets) {
     if (logits.size(0) == 0) {
       return logits.sum();
     }

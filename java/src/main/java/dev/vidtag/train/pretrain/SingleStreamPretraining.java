@@ -101,7 +101,7 @@ public final class SingleStreamPretraining implements PretrainingTask {
     Tensor tokenRows = rows(text.chosen());
     Tensor tokenLogits = mlmHead.forward(textHidden.reshape(-1, width).index_select(0, tokenRows),
         model.bert().embeddings().wordEmbeddingWeight());
-    Tensor mlm = PretrainingLosses.maskedTokens(tokenLogits,
+    Tensor mlm = PretrainingLosses.crossEntropy(tokenLogits,
         text.labels().reshape(-1).index_select(0, tokenRows));
 
     Tensor frameRows = rows(chosenFrames);

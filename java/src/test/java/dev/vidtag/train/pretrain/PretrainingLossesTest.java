@@ -59,10 +59,10 @@ class PretrainingLossesTest {
   }
 
   @Test
-  void maskedTokensIsTheMeanCrossEntropyOfTheChosenRows() {
+  void crossEntropyIsTheMeanOverTheRows() {
     Tensor logits = floats(new long[] {2, 3}, 1.0, 2.0, 0.5, -1.0, 0.0, 3.0);
     double expected = ((logSumExp(1, 2, 0.5) - 2.0) + (logSumExp(-1, 0, 3) - (-1.0))) / 2;
-    assertClose(expected, PretrainingLosses.maskedTokens(logits, longs(1, 0)).item_double());
+    assertClose(expected, PretrainingLosses.crossEntropy(logits, longs(1, 0)).item_double());
   }
 
   @Test
@@ -97,7 +97,7 @@ class PretrainingLossesTest {
   @Test
   void noRowsGiveZeroNotNaN() {
     Tensor none = torch.zeros(new long[] {0, 4}, new TensorOptions(ScalarType.Float));
-    assertEquals(0.0, PretrainingLosses.maskedTokens(none, longs()).item_double());
+    assertEquals(0.0, PretrainingLosses.crossEntropy(none, longs()).item_double());
     assertEquals(0.0, PretrainingLosses.frameNce(none, floats(new long[] {1, 4}, 1, 2, 3, 4),
         longs()).item_double());
   }
