@@ -18,7 +18,8 @@ import java.util.Locale;
  * steps) while a thread samples the process's resident set size, and fails when the largest RSS
  * after warm-up (the first fifth of the run) exceeds the RSS at the end of warm-up by 5% or more.
  *
- * <p>{@code java -cp ... dev.vidtag.benchmarks.TrainingMemoryCheck [STEPS] [WORK_DIR]}
+ * <p>Run it with {@code benchmarks/training-rss.sh [STEPS] [WORK_DIR]}, which fixes the Java heap
+ * and touches it up front: otherwise the heap growing towards its maximum shows in the RSS too.
  */
 public final class TrainingMemoryCheck {
   private static final double LIMIT = 0.05;
@@ -47,7 +48,7 @@ public final class TrainingMemoryCheck {
     Trainer.Options options = new Trainer.Options(d.data(), d.arch(), d.textModel(), d.out(),
         epochs, batch, 8, 48, new ParameterGroups.LearningRates(1e-3, 2e-3, 2e-3),
         d.warmupFraction(), 0.99, Trainer.AdversaryKind.PGD, 0, 3, 0.05, 0.02, 0.05, total, total,
-        0.1, d.seed(), 1, 0.0, d.pooling(), 500);
+        0.1, d.seed(), 1, 0.0, d.pooling(), 500, null);
 
     List<Sample> samples = new ArrayList<>();
     Thread sampler = new Thread(() -> {

@@ -174,7 +174,7 @@ final class DemoCommand implements Callable<Integer> {
     return new Trainer.Options(data, arch, d.textModel(), run, epochs, BATCH, 8, 64,
         new ParameterGroups.LearningRates(1e-3, 2e-3, 2e-3), d.warmupFraction(), 0.99,
         Trainer.AdversaryKind.PGD, 0, 3, 0.05, 0.02, d.fgmEpsilon(), evalEvery, evalEvery, 0.1,
-        seed, 1, 0.0, d.pooling(), d.stateEvery());
+        seed, 1, 0.0, d.pooling(), d.stateEvery(), null);
   }
 
   /** Predicts the test split, writes the result file and scores it as vidtag evaluate does. */

@@ -4,6 +4,7 @@ import dev.vidtag.model.Architecture;
 import dev.vidtag.model.Pooling;
 import dev.vidtag.runtime.DeviceSpec;
 import dev.vidtag.train.ParameterGroups;
+import dev.vidtag.train.PretrainedInit;
 import dev.vidtag.train.Trainer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -44,6 +45,10 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--text-model", paramLabel = "HF_DIR",
       description = "Hugging Face BERT directory that initialises the text encoder.")
   Path textModel;
+
+  @Option(names = "--init", paramLabel = "PRETRAIN_DIR",
+      description = "Start from a pretraining checkpoint (or its run: the newest checkpoint) instead of --text-model.")
+  Path init;
 
   @Option(names = "--out", paramLabel = "RUN", description = "Run directory (created; must not hold a run).")
   Path out;
@@ -126,6 +131,9 @@ final class TrainCommand implements Callable<Integer> {
     Trainer trainer = resume != null ? resumedTrainer() : newTrainer();
     Trainer.Result result = trainer.run();
     PrintWriter printer = spec.commandLine().getOut();
+    if (trainer.transfer() != null) {
+      printer.println(trainer.transfer().describe());
+    }
     printer.printf(Locale.ROOT, "%d steps; best mean F1 %.4f at step %d (lv1 %.4f / %.4f, lv2 %.4f / %.4f) in %s%n",
         result.steps(), result.bestScore().mean(), result.bestStep(),
         result.bestScore().lv1MicroF1(), result.bestScore().lv1MacroF1(),
@@ -152,18 +160,21 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   private Trainer newTrainer() {
-    for (Object[] required : new Object[][] {{"--data", data}, {"--arch", arch},
-        {"--text-model", textModel}, {"--out", out}}) {
+    for (Object[] required : new Object[][] {{"--data", data}, {"--arch", arch}, {"--out", out}}) {
       if (required[1] == null) {
         throw new IllegalArgumentException("missing " + required[0] + " (required unless --resume)");
       }
     }
+    if ((textModel == null) == (init == null)) {
+      throw new IllegalArgumentException("give either --text-model or --init");
+    }
+    Path textSource = init != null ? PretrainedInit.resolve(init) : textModel;
     Trainer.Options options = new Trainer.Options(data, Architecture.fromConfigName(arch),
-        textModel, out, epochs, batchSize, maxFrames, maxText,
+        textSource, out, epochs, batchSize, maxFrames, maxText,
         new ParameterGroups.LearningRates(bertLr, crossLr, lr), warmup, ema,
         Trainer.AdversaryKind.valueOf(adversary.toUpperCase(Locale.ROOT)), adversaryFromEpoch,
         pgdSteps, pgdEpsilon, pgdAlpha, fgmEpsilon, evalEvery, evalFrom, valRatio, seed, workers,
-        clip, Pooling.fromConfigName(pooling), stateEvery);
+        clip, Pooling.fromConfigName(pooling), stateEvery, init);
     return new Trainer(options);
   }
 }

@@ -14,8 +14,8 @@ import picocli.CommandLine.Spec;
     versionProvider = VidTag.VersionProvider.class,
     description = "Trains and serves multimodal short-video classifiers on LibTorch.",
     subcommands = {SynthCommand.class, InspectCommand.class, DemoCommand.class, DoctorCommand.class,
-        EvaluateCommand.class, ImportCommand.class, TrainCommand.class, SwaCommand.class,
-        PredictCommand.class, TailFitCommand.class,
+        EvaluateCommand.class, ImportCommand.class, TrainCommand.class, PretrainCommand.class,
+        SwaCommand.class, PredictCommand.class, TailFitCommand.class,
         CommandLine.HelpCommand.class})
 public final class VidTag implements Runnable {
   @Spec CommandSpec spec;

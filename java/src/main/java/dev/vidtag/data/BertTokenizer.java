@@ -22,6 +22,7 @@ import java.util.Map;
  */
 public final class BertTokenizer implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String MASK = "[MASK]";
 
   private final HuggingFaceTokenizer tokenizer;
   private final Path source;
@@ -30,6 +31,8 @@ public final class BertTokenizer implements AutoCloseable {
   private final int sepId;
   private final int padId;
   private final int unkId;
+  private final int maskId;
+  private final boolean[] continuationPieces;
 
   private BertTokenizer(ObjectNode definition, Path source) {
     this.source = source;
@@ -44,6 +47,8 @@ public final class BertTokenizer implements AutoCloseable {
     this.unkId = specialId(vocab, definition.path("model").path("unk_token")
         .asText(BertTokenizerDefinition.UNK), source);
     this.padId = vocab.path(BertTokenizerDefinition.PAD).asInt(0);
+    this.maskId = vocab.path(MASK).asInt(-1);
+    this.continuationPieces = continuationPieces(vocab);
     // VidTag cuts and pads by its own rule; a tokenizer.json may carry other settings
     definition.putNull("truncation");
     definition.putNull("padding");
@@ -138,6 +143,19 @@ public final class BertTokenizer implements AutoCloseable {
     return unkId;
   }
 
+  /** The id of {@code [MASK]}, or -1 when the vocabulary has none (masked language modelling needs it). */
+  public int maskId() {
+    return maskId;
+  }
+
+  /**
+   * For each id, whether its piece continues a word ({@code ##...}): whole-word masking keeps
+   * a word's pieces together. Ids the vocabulary does not name are false.
+   */
+  public boolean[] continuationPieces() {
+    return continuationPieces.clone();
+  }
+
   public int vocabularySize() {
     return vocabularySize;
   }
@@ -150,6 +168,21 @@ public final class BertTokenizer implements AutoCloseable {
   @Override
   public void close() {
     tokenizer.close();
+  }
+
+  private static boolean[] continuationPieces(JsonNode vocab) {
+    int size = 0;
+    for (JsonNode id : vocab) {
+      size = Math.max(size, id.asInt(-1) + 1);
+    }
+    boolean[] pieces = new boolean[Math.max(size, vocab.size())];
+    vocab.properties().forEach(entry -> {
+      int id = entry.getValue().asInt(-1);
+      if (id >= 0 && entry.getKey().startsWith("##")) {
+        pieces[id] = true;
+      }
+    });
+    return pieces;
   }
 
   private static int specialId(JsonNode vocab, String token, Path source) {

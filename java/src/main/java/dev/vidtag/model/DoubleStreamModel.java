@@ -38,13 +38,28 @@ public final class DoubleStreamModel extends VideoClassifierModel {
   @Override
   protected ModelOutputs forwardChecked(ModelInputs in, Tensor frames, ScalarType dtype) {
     Tensor text = bert.forward(in.textIds(), in.textMask());
-    Tensor textBias = AttentionMasks.keyPaddingBias(in.textMask(), dtype);
-    Tensor frameBias = AttentionMasks.keyPaddingBias(in.frameMask(), dtype);
-    Tensor hidden = visualEncoder.forward(frames);
+    Tensor hidden = decode(visualEncoder.forward(frames), in.frameMask(), text, in.textMask());
+    Tensor pooled = pool(hidden, in.frameMask());
+    return new ModelOutputs(classifier.forward(pooled), hidden, pooled);
+  }
+
+  /** {@code visual_encoder} over frame features [B, F, D]: [B, F, H]. */
+  public Tensor encodeFrames(Tensor frames) {
+    return visualEncoder.forward(frames.to(parameterType()));
+  }
+
+  /**
+   * The decoder: encoded frames [B, F, H] attend to themselves and to the text's hidden states
+   * [B, T, H], each with its keep mask; returns [B, F, H].
+   */
+  public Tensor decode(Tensor frames, Tensor frameMask, Tensor text, Tensor textMask) {
+    ScalarType dtype = frames.scalar_type();
+    Tensor textBias = AttentionMasks.keyPaddingBias(textMask, dtype);
+    Tensor frameBias = AttentionMasks.keyPaddingBias(frameMask, dtype);
+    Tensor hidden = frames;
     for (TransformerDecoderLayer layer : decoderLayers) {
       hidden = layer.forward(hidden, frameBias, text, textBias);
     }
-    Tensor pooled = pool(hidden, in.frameMask());
-    return new ModelOutputs(classifier.forward(pooled), hidden, pooled);
+    return hidden;
   }
 }

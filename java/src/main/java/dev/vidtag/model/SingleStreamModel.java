@@ -23,13 +23,28 @@ public final class SingleStreamModel extends VideoClassifierModel {
 
   @Override
   protected ModelOutputs forwardChecked(ModelInputs in, Tensor frames, ScalarType dtype) {
-    BertEmbeddings embeddings = bert.embeddings();
-    Tensor frameEmbeds = embeddings.embedVectors(videoFc.forward(frames));
-    Tensor textEmbeds = embeddings.embedIds(in.textIds());
-    Tensor sequence = torch.cat(new TensorVector(frameEmbeds, textEmbeds), 1);
+    Tensor hidden = encode(videoFc.forward(frames), in.frameMask(), in.textIds(), in.textMask());
     Tensor keep = torch.cat(new TensorVector(in.frameMask().to(dtype), in.textMask().to(dtype)), 1);
-    Tensor hidden = bert.encode(sequence, AttentionMasks.keyPaddingBias(keep, dtype));
     Tensor pooled = pool(hidden, keep);
     return new ModelOutputs(classifier.forward(pooled), hidden, pooled);
+  }
+
+  /** {@code video_fc} over frame features [B, F, D]: [B, F, H] (pretraining masks frames here). */
+  public Tensor projectFrames(Tensor frames) {
+    return videoFc.forward(frames.to(parameterType()));
+  }
+
+  /**
+   * The encoder over projected frames [B, F, H] and text ids [B, T], each with its keep mask:
+   * the last hidden states [B, F + T, H], frames first.
+   */
+  public Tensor encode(Tensor projectedFrames, Tensor frameMask, Tensor textIds, Tensor textMask) {
+    ScalarType dtype = projectedFrames.scalar_type();
+    BertEmbeddings embeddings = bert.embeddings();
+    Tensor frameEmbeds = embeddings.embedVectors(projectedFrames);
+    Tensor textEmbeds = embeddings.embedIds(textIds);
+    Tensor sequence = torch.cat(new TensorVector(frameEmbeds, textEmbeds), 1);
+    Tensor keep = torch.cat(new TensorVector(frameMask.to(dtype), textMask.to(dtype)), 1);
+    return bert.encode(sequence, AttentionMasks.keyPaddingBias(keep, dtype));
   }
 }

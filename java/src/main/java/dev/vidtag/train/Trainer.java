@@ -66,18 +66,23 @@ public final class Trainer {
   /** Adversarial training on the word embeddings. */
   public enum AdversaryKind { NONE, FGM, PGD }
 
-  /** Everything a run is configured by; {@link #defaults} gives the reference's values. */
+  /**
+   * Everything a run is configured by; {@link #defaults} gives the reference's values.
+   * {@code init}, when not null, is a pretraining checkpoint (or run) whose encoder, frame
+   * projection and decoder start the model ({@link PretrainedInit}); {@code textModel} then
+   * names the checkpoint's tokenizer files.
+   */
   public record Options(Path data, Architecture arch, Path textModel, Path out, int epochs,
       int batchSize, int maxFrames, int maxText, ParameterGroups.LearningRates learningRates,
       double warmupFraction, double emaDecay, AdversaryKind adversary, int adversaryFromEpoch,
       int pgdSteps, double pgdEpsilon, double pgdAlpha, double fgmEpsilon, long evalEvery,
       long evalFrom, double valRatio, long seed, int loaderWorkers, double clipGradNorm,
-      Pooling pooling, long stateEvery) {
+      Pooling pooling, long stateEvery, Path init) {
 
     public static Options defaults(Path data, Architecture arch, Path textModel, Path out) {
       return new Options(data, arch, textModel, out, 5, 32, 14, 258,
           ParameterGroups.LearningRates.REFERENCE, 0.06, 0.995, AdversaryKind.PGD, 0, 3, 1.0, 0.3,
-          0.75, 500, 3000, 0.1, 2022, 1, 0.0, Pooling.MEAN_MASKED, 500);
+          0.75, 500, 3000, 0.1, 2022, 1, 0.0, Pooling.MEAN_MASKED, 500, null);
     }
 
     public Options {
@@ -113,6 +118,7 @@ public final class Trainer {
 
   public static final String OPTIONS_FILE = "options.json";
   private static final ObjectMapper JSON = new ObjectMapper();
+  private PretrainedInit.Transfer transfer;
 
   private final Options options;
   private final boolean resume;
@@ -142,7 +148,7 @@ public final class Trainer {
         o.batchSize(), o.maxFrames(), o.maxText(), o.learningRates(), o.warmupFraction(),
         o.emaDecay(), o.adversary(), o.adversaryFromEpoch(), o.pgdSteps(), o.pgdEpsilon(),
         o.pgdAlpha(), o.fgmEpsilon(), o.evalEvery(), o.evalFrom(), o.valRatio(), o.seed(),
-        loaderWorkers, o.clipGradNorm(), o.pooling(), o.stateEvery()), true);
+        loaderWorkers, o.clipGradNorm(), o.pooling(), o.stateEvery(), o.init()), true);
   }
 
   /** The options a run was started with ({@code RUN/options.json}). */
@@ -157,6 +163,11 @@ public final class Trainer {
     } catch (IOException e) {
       throw DataException.at(file, null, null, "unreadable run options: " + e.getMessage());
     }
+  }
+
+  /** What {@link Options#init} copied, once the run has started; null otherwise. */
+  public PretrainedInit.Transfer transfer() {
+    return transfer;
   }
 
   public Result run() {
@@ -256,12 +267,19 @@ public final class Trainer {
 
   private VideoClassifierModel createModel(int frameDim) {
     Options o = options;
-    BertConfig text = HuggingFaceBert.config(o.textModel());
+    Path init = o.init();
+    BertConfig text = init != null ? PretrainedInit.textEncoder(init)
+        : HuggingFaceBert.config(o.textModel());
     ModelConfig config = new ModelConfig(o.arch(), CategoryMap.official().size(), frameDim,
         o.maxFrames(), o.maxText(), o.pooling(),
         o.arch() == Architecture.DOUBLE ? DecoderConfig.referenceFor(text) : null, text);
     torch.manual_seed(o.seed());
     VideoClassifierModel model = VideoClassifierModel.create(config);
+    if (init != null) {
+      transfer = PretrainedInit.apply(model, init);
+      log.info(transfer.describe());
+      return model;
+    }
     LoadReport report = HuggingFaceBert.loadInto(model.bert(), o.textModel());
     log.info("text encoder from {}: missing {}, unused {}", o.textModel(), report.missing(),
         report.unexpected());

@@ -47,7 +47,7 @@ class TrainerTest {
         data.resolve("text-model"), out);
     return new Trainer.Options(d.data(), d.arch(), d.textModel(), d.out(), epochs, 32, 8, 48,
         new ParameterGroups.LearningRates(1e-3, 2e-3, 2e-3), d.warmupFraction(), 0.99,
-        adversary, 0, 2, 0.05, 0.02, 0.05, 40, 40, 0.1, d.seed(), 1, 0.0, d.pooling(), 500);
+        adversary, 0, 2, 0.05, 0.02, 0.05, 40, 40, 0.1, d.seed(), 1, 0.0, d.pooling(), 500, null);
   }
 
   /** The majority class of the training part, scored on the validation part. */
