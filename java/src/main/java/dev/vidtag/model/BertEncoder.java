@@ -30,4 +30,10 @@ final class BertEncoder extends Module {
     }
     return hidden;
   }
+
+  void quantizeInt8() {
+    for (BertLayer layer : layers) {
+      layer.quantizeInt8();
+    }
+  }
 }

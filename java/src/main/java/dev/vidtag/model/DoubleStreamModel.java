@@ -36,6 +36,14 @@ public final class DoubleStreamModel extends VideoClassifierModel {
   }
 
   @Override
+  protected void quantizeLayersInt8() {
+    bert.quantizeInt8();
+    for (TransformerDecoderLayer layer : decoderLayers) {
+      layer.quantizeInt8();
+    }
+  }
+
+  @Override
   protected ModelOutputs forwardChecked(ModelInputs in, Tensor frames, ScalarType dtype) {
     Tensor text = bert.forward(in.textIds(), in.textMask());
     Tensor textBias = AttentionMasks.keyPaddingBias(in.textMask(), dtype);

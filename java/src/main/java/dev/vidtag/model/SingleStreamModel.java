@@ -22,6 +22,11 @@ public final class SingleStreamModel extends VideoClassifierModel {
   }
 
   @Override
+  protected void quantizeLayersInt8() {
+    bert.quantizeInt8();
+  }
+
+  @Override
   protected ModelOutputs forwardChecked(ModelInputs in, Tensor frames, ScalarType dtype) {
     BertEmbeddings embeddings = bert.embeddings();
     Tensor frameEmbeds = embeddings.embedVectors(videoFc.forward(frames));
