@@ -15,6 +15,7 @@
 #   RACE_VIDTAG="mkl:fp32 mkl:bf16 mkl:int8 openblas:fp32"   VidTag rows: LibTorch's BLAS
 #                         (MKL, or the OpenBLAS it ships with) and the precision
 #   RACE_LAYERS=12        BERT layers (fewer for a quick check of the script itself)
+#   RACE_RESUME=1         keep OUT/results and skip the rows already measured there
 #   RACE_VENV=DIR         the Python environment (default benchmarks/compare/.venv, created on
 #                         first use with pip from the configured index)
 set -euo pipefail
@@ -64,7 +65,8 @@ fi
   --out "$out/inputs" --batch "$batch" --mix-batches "$mix_batches"
 
 mkdir -p "$out/results"
-rm -f "$out/results/"*
+[[ -n "${RACE_RESUME:-}" ]] || rm -f "$out/results/"*
+measured() { [[ -f "$out/results/$1.json" ]]; }
 for arch in $archs; do
   model="$out/models/$arch-$layers"
   if [[ ! -f "$model/model.safetensors" ]]; then
@@ -79,6 +81,7 @@ for arch in $archs; do
     common=(--inputs "$out/inputs/$workload.safetensors" --workload "$workload"
             --threads "$threads" --batch "$batch" --b16-iters "$b16_iters" --b1-iters "$b1_iters")
     for system in pytorch onnxruntime; do
+      measured "$arch-$workload-$system-fp32" && continue
       log "$arch $workload: $system ($(cut -d' ' -f1-3 /proc/loadavg))"
       "$python" "$root/benchmarks/compare/race.py" measure --system "$system" --model "$model" \
         --onnx "$model.onnx" "${common[@]}" \
@@ -87,6 +90,7 @@ for arch in $archs; do
     done
     for row in $vidtag_rows; do
       blas="${row%%:*}" precision="${row##*:}"
+      measured "$arch-$workload-vidtag-$blas-$precision" && continue
       log "$arch $workload: VidTag $precision, $blas ($(cut -d' ' -f1-3 /proc/loadavg))"
       java_race -Dvidtag.blas="$blas" dev.vidtag.benchmarks.compare.RaceVidTag --model "$model" \
         --precision "$precision" "${common[@]}" \

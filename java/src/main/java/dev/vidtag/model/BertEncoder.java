@@ -26,7 +26,8 @@ final class BertEncoder extends Module {
   Tensor forward(Tensor x, Tensor bias) {
     Tensor hidden = x;
     for (BertLayer layer : layers) {
-      hidden = layer.forward(hidden, bias);
+      Tensor input = hidden;
+      hidden = Layers.scoped(() -> layer.forward(input, bias));
     }
     return hidden;
   }

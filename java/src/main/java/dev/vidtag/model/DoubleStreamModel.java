@@ -50,7 +50,8 @@ public final class DoubleStreamModel extends VideoClassifierModel {
     Tensor frameBias = AttentionMasks.keyPaddingBias(in.frameMask(), dtype);
     Tensor hidden = visualEncoder.forward(frames);
     for (TransformerDecoderLayer layer : decoderLayers) {
-      hidden = layer.forward(hidden, frameBias, text, textBias);
+      Tensor target = hidden;
+      hidden = Layers.scoped(() -> layer.forward(target, frameBias, text, textBias));
     }
     Tensor pooled = pool(hidden, in.frameMask());
     return new ModelOutputs(classifier.forward(pooled), hidden, pooled);
