@@ -69,10 +69,13 @@ public final class Int8Linear {
     rowScales = torch.where(rowScales.gt(new Scalar(0.0)), rowScales, torch.ones_like(rowScales));
     Tensor normalized = w.div(rowScales.unsqueeze(1)).contiguous();
     T_TensorTensorDoubleLong_T q = torch.fbgemm_linear_quantize_weight(normalized);
-    Tensor int8 = q.get0();
+    // the tuple's get0/get1 are references into the tuple, which the garbage collector frees:
+    // take owning handles of our own
+    Tensor int8 = new Tensor(q.get0());
+    Tensor columnOffsets = new Tensor(q.get1());
     Tensor packed = torch.fbgemm_pack_quantized_matrix(int8);
     Tensor scaledBias = bias.detach().div(rowScales).contiguous();
-    return new Int8Linear(int8, packed, q.get1(), q.get2(), q.get3(), scaledBias,
+    return new Int8Linear(int8, packed, columnOffsets, q.get2(), q.get3(), scaledBias,
         rowScales.contiguous());
   }
 
