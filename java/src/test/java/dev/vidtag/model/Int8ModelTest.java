@@ -110,6 +110,23 @@ class Int8ModelTest {
     }
   }
 
+  /** The int8 layers own their tensors: collecting garbage after quantization changes nothing. */
+  @Test
+  void int8WeightsSurviveGarbageCollection() throws InterruptedException {
+    VideoClassifierModel model = ModelParityTest.loadFixtureModel(Architecture.DOUBLE,
+        Pooling.MEAN_MASKED);
+    Map<String, Tensor> io = Fixtures.tensors("double_io.safetensors");
+    model.quantizeInt8();
+    try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+      Tensor before = model.forward(Fixtures.inputs(io)).logits();
+      for (int i = 0; i < 3; i++) {
+        System.gc();
+        Thread.sleep(50);
+      }
+      assertTrue(model.forward(Fixtures.inputs(io)).logits().equal(before));
+    }
+  }
+
   @Test
   void int8IsRefusedForTrainingAndForOtherDtypes() {
     VideoClassifierModel bf16 = ModelParityTest.loadFixtureModel(Architecture.SINGLE,
