@@ -61,8 +61,8 @@ final class PredictCommand implements Callable<Integer> {
       description = "Videos per forward pass (default: ${DEFAULT-VALUE}).")
   int batchSize;
 
-  @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|bf16",
-      description = "Number format of the models (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|bf16|int8",
+      description = "Number format of the models; int8: int8 weights, fp32 activations, CPU only (default: ${DEFAULT-VALUE}).")
   String precision;
 
   @Override

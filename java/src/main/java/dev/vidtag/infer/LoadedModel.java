@@ -69,8 +69,12 @@ final class LoadedModel implements AutoCloseable {
       if (device != null) {
         model.to(device, false);
       }
-      precision.applyTo(model);
       model.eval();
+      if (precision == Precision.INT8 && device != null) {
+        throw new IllegalArgumentException("int8 runs on the CPU only; use fp32 or bf16 on "
+            + device.str().getString());
+      }
+      precision.applyTo(model);
       return new LoadedModel(member, config, model, tokenizer, device);
     } catch (RuntimeException e) {
       tokenizer.close();

@@ -8,8 +8,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * The number format a loaded model computes in. Each constant knows how to convert a model that
- * was loaded in fp32; logits always come back as float32. A new format (int8 weights, for
- * example) is one more constant here.
+ * was loaded in fp32 and put in eval mode; logits always come back as float32.
  */
 public enum Precision {
   /** The weights as stored. */
@@ -25,6 +24,16 @@ public enum Precision {
     void applyTo(VideoClassifierModel model) {
       model.to(ScalarType.BFloat16, false);
     }
+  },
+  /**
+   * Int8 weights with fp32 activations in the BERT and decoder layers (FBGEMM, CPU only); the
+   * frame projection, embeddings and classifier stay fp32.
+   */
+  INT8("int8") {
+    @Override
+    void applyTo(VideoClassifierModel model) {
+      model.quantizeInt8();
+    }
   };
 
   private final String optionName;
@@ -36,7 +45,7 @@ public enum Precision {
   /** Converts a freshly loaded fp32 model, in place, on its device. */
   abstract void applyTo(VideoClassifierModel model);
 
-  /** The name on the command line: {@code fp32}, {@code bf16}. */
+  /** The name on the command line: {@code fp32}, {@code bf16}, {@code int8}. */
   public String optionName() {
     return optionName;
   }

@@ -16,4 +16,9 @@ final class BertAttention extends Module {
   Tensor forward(Tensor x, Tensor bias) {
     return output.forward(self.forward(x, bias), x);
   }
+
+  void quantizeInt8() {
+    self.quantizeInt8();
+    output.quantizeInt8();
+  }
 }

@@ -26,8 +26,15 @@ final class BertEncoder extends Module {
   Tensor forward(Tensor x, Tensor bias) {
     Tensor hidden = x;
     for (BertLayer layer : layers) {
-      hidden = layer.forward(hidden, bias);
+      Tensor input = hidden;
+      hidden = Layers.scoped(() -> layer.forward(input, bias));
     }
     return hidden;
+  }
+
+  void quantizeInt8() {
+    for (BertLayer layer : layers) {
+      layer.quantizeInt8();
+    }
   }
 }

@@ -1,6 +1,5 @@
 package dev.vidtag.model;
 
-import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -22,13 +21,18 @@ final class BertLayer extends Module {
     return output.forward(intermediate.forward(attended), attended);
   }
 
+  void quantizeInt8() {
+    attention.quantizeInt8();
+    intermediate.dense.quantizeInt8();
+    output.quantizeInt8();
+  }
+
   /** {@code intermediate.dense} followed by the exact GELU. */
   static final class Intermediate extends Module {
-    private final LinearImpl dense;
+    private final Linear dense;
 
     Intermediate(BertConfig config) {
-      dense = register_module("dense",
-          new LinearImpl(config.hiddenSize(), config.intermediateSize()));
+      dense = new Linear(this, "dense", config.hiddenSize(), config.intermediateSize());
     }
 
     Tensor forward(Tensor x) {

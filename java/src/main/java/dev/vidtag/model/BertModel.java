@@ -54,6 +54,14 @@ public final class BertModel extends Module {
     return encoder.forward(embedded, keyBias);
   }
 
+  /**
+   * Switches the encoder layers' linear layers (attention and feed-forward) to int8 weights for
+   * inference; the embeddings and the pooler stay fp32.
+   */
+  public void quantizeInt8() {
+    encoder.quantizeInt8();
+  }
+
   /** tanh(dense(hidden[:, 0])), as Hugging Face's pooler. */
   public Tensor pool(Tensor hidden) {
     if (poolerDense == null) {

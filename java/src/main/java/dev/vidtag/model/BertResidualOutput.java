@@ -1,7 +1,6 @@
 package dev.vidtag.model;
 
 import org.bytedeco.pytorch.LayerNormImpl;
-import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 
@@ -10,12 +9,12 @@ import org.bytedeco.pytorch.Tensor;
  * {@code output} (in = intermediate) of a BERT layer.
  */
 final class BertResidualOutput extends Module {
-  private final LinearImpl dense;
+  private final Linear dense;
   private final LayerNormImpl layerNorm;
   private final double dropout;
 
   BertResidualOutput(BertConfig config, int inputSize) {
-    dense = register_module("dense", new LinearImpl(inputSize, config.hiddenSize()));
+    dense = new Linear(this, "dense", inputSize, config.hiddenSize());
     layerNorm = register_module("LayerNorm",
         Layers.layerNorm(config.hiddenSize(), config.layerNormEps()));
     dropout = config.hiddenDropoutProb();
@@ -24,5 +23,9 @@ final class BertResidualOutput extends Module {
   Tensor forward(Tensor hidden, Tensor residual) {
     Tensor projected = Layers.dropout(dense.forward(hidden), dropout, is_training());
     return layerNorm.forward(projected.add(residual));
+  }
+
+  void quantizeInt8() {
+    dense.quantizeInt8();
   }
 }

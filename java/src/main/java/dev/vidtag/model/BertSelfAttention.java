@@ -1,7 +1,6 @@
 package dev.vidtag.model;
 
 import org.bytedeco.pytorch.DoubleOptional;
-import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
@@ -9,17 +8,17 @@ import org.bytedeco.pytorch.global.torch;
 
 /** {@code attention.self}: query, key, value projections and scaled dot-product attention. */
 final class BertSelfAttention extends Module {
-  private final LinearImpl query;
-  private final LinearImpl key;
-  private final LinearImpl value;
+  private final Linear query;
+  private final Linear key;
+  private final Linear value;
   private final int heads;
   private final double dropout;
 
   BertSelfAttention(BertConfig config) {
     int h = config.hiddenSize();
-    query = register_module("query", new LinearImpl(h, h));
-    key = register_module("key", new LinearImpl(h, h));
-    value = register_module("value", new LinearImpl(h, h));
+    query = new Linear(this, "query", h, h);
+    key = new Linear(this, "key", h, h);
+    value = new Linear(this, "value", h, h);
     heads = config.numAttentionHeads();
     dropout = config.attentionProbsDropoutProb();
   }
@@ -32,5 +31,11 @@ final class BertSelfAttention extends Module {
     Tensor context = torch.scaled_dot_product_attention(q, k, v, new TensorOptional(bias),
         is_training() ? dropout : 0.0, false, new DoubleOptional(), false);
     return Layers.mergeHeads(context);
+  }
+
+  void quantizeInt8() {
+    query.quantizeInt8();
+    key.quantizeInt8();
+    value.quantizeInt8();
   }
 }

@@ -36,6 +36,14 @@ public final class DoubleStreamModel extends VideoClassifierModel {
   }
 
   @Override
+  protected void quantizeLayersInt8() {
+    bert.quantizeInt8();
+    for (TransformerDecoderLayer layer : decoderLayers) {
+      layer.quantizeInt8();
+    }
+  }
+
+  @Override
   protected ModelOutputs forwardChecked(ModelInputs in, Tensor frames, ScalarType dtype) {
     Tensor text = bert.forward(in.textIds(), in.textMask());
     Tensor hidden = decode(visualEncoder.forward(frames), in.frameMask(), text, in.textMask());
@@ -58,7 +66,8 @@ public final class DoubleStreamModel extends VideoClassifierModel {
     Tensor frameBias = AttentionMasks.keyPaddingBias(frameMask, dtype);
     Tensor hidden = frames;
     for (TransformerDecoderLayer layer : decoderLayers) {
-      hidden = layer.forward(hidden, frameBias, text, textBias);
+      Tensor target = hidden;
+      hidden = Layers.scoped(() -> layer.forward(target, frameBias, text, textBias));
     }
     return hidden;
   }

@@ -1,5 +1,7 @@
 package dev.vidtag.model;
 
+import java.util.function.Supplier;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.LayerNormImpl;
 import org.bytedeco.pytorch.LayerNormOptions;
 import org.bytedeco.pytorch.LongVector;
@@ -14,6 +16,25 @@ final class Layers {
     LayerNormOptions options = new LayerNormOptions(new LongVector(new long[] {size}));
     options.eps().put(eps);
     return new LayerNormImpl(options);
+  }
+
+  /**
+   * Runs one block of a stack in a pointer scope of its own and hands its output to the caller's
+   * scope. A tensor is freed when its last Java handle is released, and the handles of a block's
+   * temporaries would otherwise live until the caller's scope closes: a BERT-base forward at
+   * batch 16 then held every layer's activations at once (3.9 GB peak instead of about 1 GB).
+   * Autograd keeps what backward needs by itself. Outside any scope, the block runs as it is.
+   */
+  static Tensor scoped(Supplier<Tensor> block) {
+    PointerScope caller = PointerScope.getInnerScope();
+    if (caller == null) {
+      return block.get();
+    }
+    try (PointerScope scope = new PointerScope()) {
+      Tensor output = block.get();
+      caller.attach(output);
+      return output;
+    }
   }
 
   /** Dropout that is active only while the owning module is in training mode. */

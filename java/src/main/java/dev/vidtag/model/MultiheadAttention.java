@@ -1,7 +1,6 @@
 package dev.vidtag.model;
 
 import org.bytedeco.pytorch.DoubleOptional;
-import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
@@ -15,10 +14,12 @@ import org.bytedeco.pytorch.global.torch;
 final class MultiheadAttention extends Module {
   private final Tensor inProjWeight;
   private final Tensor inProjBias;
-  private final LinearImpl outProj;
+  private final Linear outProj;
   private final int width;
   private final int heads;
   private final double dropout;
+  /** The query, key and value projections with int8 weights, once quantized; else null. */
+  private Int8Linear[] inProjInt8;
 
   MultiheadAttention(int width, int heads, double dropout) {
     this.width = width;
@@ -32,7 +33,7 @@ final class MultiheadAttention extends Module {
     inProjBias = torch.zeros(3L * width);
     register_parameter("in_proj_weight", inProjWeight);
     register_parameter("in_proj_bias", inProjBias);
-    outProj = register_module("out_proj", new LinearImpl(width, width));
+    outProj = new Linear(this, "out_proj", width, width);
     torch.zeros_(outProj.bias());
   }
 
@@ -46,7 +47,21 @@ final class MultiheadAttention extends Module {
     return outProj.forward(Layers.mergeHeads(context));
   }
 
+  /** Each of the three input projections gets its own int8 scale. */
+  void quantizeInt8() {
+    Int8Linear[] parts = new Int8Linear[3];
+    for (int part = 0; part < 3; part++) {
+      parts[part] = Int8Linear.quantize(inProjWeight.narrow(0, (long) part * width, width),
+          inProjBias.narrow(0, (long) part * width, width));
+    }
+    inProjInt8 = parts;
+    outProj.quantizeInt8();
+  }
+
   private Tensor project(Tensor x, int part) {
+    if (inProjInt8 != null) {
+      return Layers.splitHeads(inProjInt8[part].forward(x), heads);
+    }
     Tensor w = inProjWeight.narrow(0, (long) part * width, width);
     Tensor b = inProjBias.narrow(0, (long) part * width, width);
     return Layers.splitHeads(torch.linear(x, w, new TensorOptional(b)), heads);

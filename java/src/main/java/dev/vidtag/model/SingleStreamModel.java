@@ -22,6 +22,11 @@ public final class SingleStreamModel extends VideoClassifierModel {
   }
 
   @Override
+  protected void quantizeLayersInt8() {
+    bert.quantizeInt8();
+  }
+
+  @Override
   protected ModelOutputs forwardChecked(ModelInputs in, Tensor frames, ScalarType dtype) {
     Tensor hidden = encode(videoFc.forward(frames), in.frameMask(), in.textIds(), in.textMask());
     Tensor keep = torch.cat(new TensorVector(in.frameMask().to(dtype), in.textMask().to(dtype)), 1);

@@ -1,7 +1,6 @@
 package dev.vidtag.model;
 
 import org.bytedeco.pytorch.LayerNormImpl;
-import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -14,8 +13,8 @@ import org.bytedeco.pytorch.global.torch;
 final class TransformerDecoderLayer extends Module {
   private final MultiheadAttention selfAttn;
   private final MultiheadAttention multiheadAttn;
-  private final LinearImpl linear1;
-  private final LinearImpl linear2;
+  private final Linear linear1;
+  private final Linear linear2;
   private final LayerNormImpl norm1;
   private final LayerNormImpl norm2;
   private final LayerNormImpl norm3;
@@ -26,8 +25,8 @@ final class TransformerDecoderLayer extends Module {
         new MultiheadAttention(width, config.numHeads(), config.dropout()));
     multiheadAttn = register_module("multihead_attn",
         new MultiheadAttention(width, config.numHeads(), config.dropout()));
-    linear1 = register_module("linear1", new LinearImpl(width, config.ffnSize()));
-    linear2 = register_module("linear2", new LinearImpl(config.ffnSize(), width));
+    linear1 = new Linear(this, "linear1", width, config.ffnSize());
+    linear2 = new Linear(this, "linear2", config.ffnSize(), width);
     norm1 = register_module("norm1", Layers.layerNorm(width, config.layerNormEps()));
     norm2 = register_module("norm2", Layers.layerNorm(width, config.layerNormEps()));
     norm3 = register_module("norm3", Layers.layerNorm(width, config.layerNormEps()));
@@ -43,5 +42,12 @@ final class TransformerDecoderLayer extends Module {
         multiheadAttn.forward(x, memory, memoryBias), dropout, training)));
     Tensor hidden = Layers.dropout(torch.relu(linear1.forward(x)), dropout, training);
     return norm3.forward(x.add(Layers.dropout(linear2.forward(hidden), dropout, training)));
+  }
+
+  void quantizeInt8() {
+    selfAttn.quantizeInt8();
+    multiheadAttn.quantizeInt8();
+    linear1.quantizeInt8();
+    linear2.quantizeInt8();
   }
 }

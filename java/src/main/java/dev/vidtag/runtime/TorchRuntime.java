@@ -32,6 +32,8 @@ import org.slf4j.LoggerFactory;
  *       a fresh cache never resolves a dependency against a system libtorch.
  *   <li>LibTorch, OpenBLAS and VidTag's kernels share one thread count. OpenBLAS keeps its own
  *       threads: at one thread a large fp32 GEMM ran at half speed (see benchmarks/RESULTS.md).
+ *   <li>Where Intel MKL's libraries are on the class path, LibTorch's BLAS calls go to MKL
+ *       ({@link MklBlas}; {@code -Dvidtag.blas=openblas} keeps OpenBLAS).
  * </ol>
  */
 public final class TorchRuntime {
@@ -39,6 +41,7 @@ public final class TorchRuntime {
   private static final String JAVACPP_CACHE_PROPERTY = "org.bytedeco.javacpp.cachedir";
 
   private static RuntimeInfo info;
+  private static String blas = "OpenBLAS";
 
   private TorchRuntime() {}
 
@@ -74,6 +77,15 @@ public final class TorchRuntime {
     info = new RuntimeInfo(info.cacheDirectory(), options.threads(), info.ompWaitPolicy(),
         info.openMpLoadedBeforeStart());
     return info;
+  }
+
+  /**
+   * The BLAS behind LibTorch's fp32 matrix products: "MKL" when its libraries are on the class
+   * path ({@link MklBlas}), else "OpenBLAS".
+   */
+  public static synchronized String blas() {
+    initialize();
+    return blas;
   }
 
   /** Sets LibTorch's intra-op threads and OpenBLAS's threads together. */
@@ -208,12 +220,25 @@ public final class TorchRuntime {
       List.of("libgomp.so.1", "libc10.so", "libtorch_cpu.so", "libtorch.so");
 
   private static void loadLibTorch() {
-    preload("openblas", OPENBLAS_LIBRARIES);
-    preload("pytorch", LIBTORCH_LIBRARIES);
+    Map<String, File> openBlas = extract("openblas");
+    Map<String, File> libTorch = extract("pytorch");
+    blas = MklBlas.loadIfPresent(libTorch.get("libgomp.so.1")) ? "MKL" : "OpenBLAS";
+    preload(openBlas, OPENBLAS_LIBRARIES);
+    preload(libTorch, LIBTORCH_LIBRARIES);
     Loader.load(torch.class);
   }
 
-  private static void preload(String preset, List<String> libraries) {
+  private static void preload(Map<String, File> extracted, List<String> libraries) {
+    for (String library : libraries) {
+      File file = extracted.get(library);
+      if (file != null) {
+        System.load(file.getAbsolutePath());
+      }
+    }
+  }
+
+  /** A preset's native libraries, extracted into the cache: file name to file. */
+  private static Map<String, File> extract(String preset) {
     Map<String, File> extracted = new HashMap<>();
     String platform = Loader.getPlatform();
     for (String directory : List.of(platform, platform + "-gpu")) {
@@ -232,11 +257,6 @@ public final class TorchRuntime {
             + System.getProperty(JAVACPP_CACHE_PROPERTY), e);
       }
     }
-    for (String library : libraries) {
-      File file = extracted.get(library);
-      if (file != null) {
-        System.load(file.getAbsolutePath());
-      }
-    }
+    return extracted;
   }
 }

@@ -232,6 +232,17 @@ class VideoClassifierTest {
   }
 
   @Test
+  void int8StaysCloseToFp32() {
+    float[] fp32 = logitsOf(single, videos);
+    try (VideoClassifier int8 = VideoClassifier.open(List.of(EnsembleMember.of(single)),
+        VideoClassifier.Options.defaults().withPrecision(Precision.INT8))) {
+      float[] logits = int8.logits(videos).values();
+      double error = TinyModels.relativeError(logits, fp32);
+      assertTrue(error > 0 && error < 8e-2, "int8 relative error " + error);
+    }
+  }
+
+  @Test
   void aTailAdjustmentInTheOptionsShiftsTheLogits() {
     int[] counts = new int[200];
     Arrays.fill(counts, 100);

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The race: VidTag (fp32, bf16, int8 weights) against PyTorch eager and ONNX Runtime on the same
+# BERT-base-sized single- and double-stream models, the same weights and inputs, the same thread
+# count, one system per process, in one run. Prints the table and writes it to OUT/table.md.
+#
+#   benchmarks/compare/run.sh [OUT]            (default OUT: benchmarks/compare/out)
+#
+# Settings (environment):
+#   RACE_THREADS=2        intra-op threads of every system
+#   RACE_BATCH=16         the throughput batch
+#   RACE_B16_ITERS=3      timed batches of the full-length workload (after one warm-up)
+#   RACE_MIX_BATCHES=3    batches of the mixed-length workload (timed once, after a warm-up batch)
+#   RACE_B1_ITERS=20      timed single-video forwards per row (after two warm-ups)
+#   RACE_ARCHS="single double"   RACE_WORKLOADS="full mix"
+#   RACE_VIDTAG="mkl:fp32 mkl:bf16 mkl:int8 openblas:fp32"   VidTag rows: LibTorch's BLAS
+#                         (MKL, or the OpenBLAS it ships with) and the precision
+#   RACE_LAYERS=12        BERT layers (fewer for a quick check of the script itself)
+#   RACE_RESUME=1         keep OUT/results and skip the rows already measured there
+#   RACE_VENV=DIR         the Python environment (default benchmarks/compare/.venv, created on
+#                         first use with pip from the configured index)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+out="$(mkdir -p "${1:-$root/benchmarks/compare/out}" && cd "${1:-$root/benchmarks/compare/out}" && pwd)"
+threads="${RACE_THREADS:-2}"
+batch="${RACE_BATCH:-16}"
+b16_iters="${RACE_B16_ITERS:-3}"
+mix_batches="${RACE_MIX_BATCHES:-3}"
+b1_iters="${RACE_B1_ITERS:-20}"
+archs="${RACE_ARCHS:-single double}"
+vidtag_rows="${RACE_VIDTAG:-mkl:fp32 mkl:bf16 mkl:int8 openblas:fp32}"
+workloads="${RACE_WORKLOADS:-full mix}"
+layers="${RACE_LAYERS:-12}"
+venv="${RACE_VENV:-$root/benchmarks/compare/.venv}"
+
+log() { printf '[race %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+
+if [[ ! -x "$venv/bin/python" ]]; then
+  log "creating the Python environment $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --retries 0 torch transformers safetensors onnx onnxscript \
+    onnxruntime numpy
+fi
+python="$venv/bin/python"
+
+if [[ ! -f "$root/benchmarks/target/benchmarks.jar" || -n "${RACE_BUILD:-}" ]]; then
+  log "building VidTag"
+  (cd "$root" && mvn -B -q -DskipTests -Dvidtag.cuda=OFF package >&2)
+fi
+# every system gets the same thread count and passive OpenMP waiting
+export OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" OMP_WAIT_POLICY=PASSIVE
+java_race() {
+  "${JAVA:-java}" -Xmx2g -cp "$root/benchmarks/target/benchmarks.jar:$root/benchmarks/target/lib/*" "$@"
+}
+
+log "machine: $(nproc) CPUs, $(uptime | sed 's/.*load average/load average/')"
+if [[ ! -f "$out/lengths.txt" ]]; then
+  log "text lengths of a synthetic test split"
+  rm -rf "$out/synth"
+  java_race dev.vidtag.cli.VidTag synth --out "$out/synth" --labeled 16 --unlabeled 0 \
+    --test 200 --feature-dim 8 --seed 11 >&2
+  java_race dev.vidtag.benchmarks.compare.RaceModels lengths --data "$out/synth" \
+    --split test_a --out "$out/lengths.txt"
+fi
+"$python" "$root/benchmarks/compare/race.py" inputs --lengths "$out/lengths.txt" \
+  --out "$out/inputs" --batch "$batch" --mix-batches "$mix_batches"
+
+mkdir -p "$out/results"
+[[ -n "${RACE_RESUME:-}" ]] || rm -f "$out/results/"*
+measured() { [[ -f "$out/results/$1.json" ]]; }
+for arch in $archs; do
+  model="$out/models/$arch-$layers"
+  if [[ ! -f "$model/model.safetensors" ]]; then
+    java_race dev.vidtag.benchmarks.compare.RaceModels model --arch "$arch" --layers "$layers" \
+      --out "$model"
+  fi
+  if [[ ! -f "$model.onnx" ]]; then
+    log "$arch: ONNX export"
+    "$python" "$root/benchmarks/compare/race.py" export --model "$model" --onnx "$model.onnx"
+  fi
+  for workload in $workloads; do
+    common=(--inputs "$out/inputs/$workload.safetensors" --workload "$workload"
+            --threads "$threads" --batch "$batch" --b16-iters "$b16_iters" --b1-iters "$b1_iters")
+    for system in pytorch onnxruntime; do
+      measured "$arch-$workload-$system-fp32" && continue
+      log "$arch $workload: $system ($(cut -d' ' -f1-3 /proc/loadavg))"
+      "$python" "$root/benchmarks/compare/race.py" measure --system "$system" --model "$model" \
+        --onnx "$model.onnx" "${common[@]}" \
+        --out "$out/results/$arch-$workload-$system-fp32.json" \
+        --logits "$out/results/$arch-$workload-$system-fp32.npy"
+    done
+    for row in $vidtag_rows; do
+      blas="${row%%:*}" precision="${row##*:}"
+      measured "$arch-$workload-vidtag-$blas-$precision" && continue
+      log "$arch $workload: VidTag $precision, $blas ($(cut -d' ' -f1-3 /proc/loadavg))"
+      java_race -Dvidtag.blas="$blas" dev.vidtag.benchmarks.compare.RaceVidTag --model "$model" \
+        --precision "$precision" "${common[@]}" \
+        --out "$out/results/$arch-$workload-vidtag-$blas-$precision.json" \
+        --logits "$out/results/$arch-$workload-vidtag-$blas-$precision.npy"
+    done
+  done
+done
+log "done ($(cut -d' ' -f1-3 /proc/loadavg))"
+"$python" "$root/benchmarks/compare/race.py" table --results "$out/results" --out "$out/table.md"

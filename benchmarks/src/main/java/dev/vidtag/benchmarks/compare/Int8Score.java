@@ -1,0 +1,108 @@
+package dev.vidtag.benchmarks.compare;
+
+import dev.vidtag.data.AnnotationReader;
+import dev.vidtag.data.Batch;
+import dev.vidtag.data.BatchPlan;
+import dev.vidtag.data.BertTokenizer;
+import dev.vidtag.data.CategoryMap;
+import dev.vidtag.data.Collator;
+import dev.vidtag.data.FrameSampler;
+import dev.vidtag.data.Loader;
+import dev.vidtag.data.TextRule;
+import dev.vidtag.data.VideoAnnotation;
+import dev.vidtag.data.VideoSampleSource;
+import dev.vidtag.data.ZipFeatureStore;
+import dev.vidtag.eval.OfficialScore;
+import dev.vidtag.eval.ResultFile;
+import dev.vidtag.model.ModelConfig;
+import dev.vidtag.model.ModelDirectory;
+import dev.vidtag.model.ModelInputs;
+import dev.vidtag.model.VideoClassifierModel;
+import dev.vidtag.runtime.TorchRuntime;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * The official score of a trained model on a labelled split, with fp32 weights and then with
+ * int8 weights ({@link VideoClassifierModel#quantizeInt8()}), and how many predictions changed.
+ *
+ * <pre>Int8Score --model DIR --data DIR [--split test_a] --truth FILE.csv [--threads 2]</pre>
+ */
+public final class Int8Score {
+  private Int8Score() {}
+
+  public static void main(String[] args) {
+    Arguments a = new Arguments(args, 0);
+    Path modelDir = a.path("--model");
+    Path data = a.path("--data");
+    String split = a.string("--split", "test_a");
+    TorchRuntime.initialize();
+    TorchRuntime.setThreads(a.integer("--threads", 2));
+    CategoryMap categories = CategoryMap.official();
+    Map<String, Integer> truth = new HashMap<>();
+    for (ResultFile.Entry e : ResultFile.read(a.path("--truth"), categories)) {
+      truth.put(e.videoId(), categories.lv2Index(e.categoryId()).getAsInt());
+    }
+    VideoClassifierModel model = ModelDirectory.load(modelDir);
+    ModelConfig config = model.config();
+    List<VideoAnnotation> videos = AnnotationReader.readAll(
+        data.resolve("annotations").resolve(split + ".json"), false);
+    FrameSampler sampler = new FrameSampler(config.maxFrames());
+    try (BertTokenizer tokenizer = BertTokenizer.fromModelDirectory(modelDir);
+         ZipFeatureStore features = ZipFeatureStore.open(
+             data.resolve("zip_feats").resolve(split + ".zip"),
+             ZipFeatureStore.MissingPolicy.EMPTY)) {
+      VideoSampleSource source = new VideoSampleSource(videos, features,
+          TextRule.reference(config.maxText()), tokenizer, categories,
+          (stored, seed) -> sampler.uniform(stored));
+      Collator collator = new Collator(Collator.Padding.FIXED, config.maxText(),
+          config.maxFrames(), tokenizer.padId());
+      int[] truthLv2 = new int[videos.size()];
+      for (int i = 0; i < videos.size(); i++) {
+        truthLv2[i] = truth.get(videos.get(i).id());
+      }
+      int[] fp32 = predict(model, source, collator);
+      model.quantizeInt8();
+      int[] int8 = predict(model, source, collator);
+      OfficialScore fp32Score = OfficialScore.of(truthLv2, fp32, categories);
+      OfficialScore int8Score = OfficialScore.of(truthLv2, int8, categories);
+      int changed = 0;
+      for (int i = 0; i < fp32.length; i++) {
+        changed += fp32[i] != int8[i] ? 1 : 0;
+      }
+      System.out.printf(Locale.ROOT, "%s, %d videos of %s: mean F1 fp32 %.4f, int8 %.4f"
+              + " (change %+.4f); %d predictions changed%n", modelDir, videos.size(), split,
+          fp32Score.mean(), int8Score.mean(), int8Score.mean() - fp32Score.mean(), changed);
+    }
+  }
+
+  private static int[] predict(VideoClassifierModel model, VideoSampleSource source,
+      Collator collator) {
+    int[] predicted = new int[source.size()];
+    try (NoGradGuard noGrad = new NoGradGuard();
+         Loader loader = new Loader(source, BatchPlan.inOrder(source.size(), 32), collator,
+             new Loader.Options(1, 4, 0))) {
+      Loader.Epoch batches = loader.epoch(0);
+      while (batches.hasNext()) {
+        try (Batch batch = batches.next(); PointerScope scope = new PointerScope()) {
+          Tensor logits = model.forward(new ModelInputs(batch.textIds(), batch.textMask(),
+              batch.frames(), batch.frameMask())).logits();
+          long[] argmax = new long[batch.size()];
+          logits.argmax(new LongOptional(1), false).contiguous().data_ptr_long().get(argmax);
+          int[] indices = batch.sampleIndices();
+          for (int i = 0; i < indices.length; i++) {
+            predicted[indices[i]] = (int) argmax[i];
+          }
+        }
+      }
+    }
+    return predicted;
+  }
+}
