@@ -56,6 +56,27 @@ public final class AtomicFiles {
     }
   }
 
+  /**
+   * Puts a finished directory in the place of {@code target}, which may exist: the old one is
+   * moved aside to {@code .NAME.previous} first (a directory cannot be renamed over a non-empty
+   * one) and deleted once the new one is in place. A crash in between leaves the previous
+   * directory whole under that name.
+   */
+  public static void replaceDirectory(Path finished, Path target) throws IOException {
+    Path previous = previousOf(target);
+    deleteRecursively(previous);
+    if (Files.exists(target)) {
+      Files.move(target, previous);
+    }
+    moveIntoPlace(finished, target);
+    deleteRecursively(previous);
+  }
+
+  /** Where {@link #replaceDirectory} keeps the old directory while it swaps in the new one. */
+  public static Path previousOf(Path target) {
+    return target.resolveSibling("." + target.getFileName() + ".previous");
+  }
+
   /** Deletes a file or a directory with everything in it; nothing happens when it is absent. */
   public static void deleteRecursively(Path path) throws IOException {
     if (!Files.exists(path)) {

@@ -173,7 +173,8 @@ public final class Trainer {
   public Result run() {
     Options o = options;
     if (!resume) {
-      if (Files.exists(o.out().resolve(OPTIONS_FILE)) || Files.exists(o.out().resolve("metrics.jsonl"))) {
+      if (Files.exists(o.out().resolve(OPTIONS_FILE))
+          || Files.exists(o.out().resolve("metrics.jsonl"))) {
         throw new IllegalArgumentException(o.out() + " already holds a run; choose another --out, "
             + "or continue it with --resume");
       }
@@ -455,13 +456,7 @@ public final class Trainer {
       try {
         AtomicFiles.deleteRecursively(temporary);
         ModelDirectory.save(temporary, model, options.textModel());
-        Path previous = target.resolveSibling("." + target.getFileName() + ".previous");
-        AtomicFiles.deleteRecursively(previous);
-        if (Files.exists(target)) {
-          Files.move(target, previous);
-        }
-        AtomicFiles.moveIntoPlace(temporary, target);
-        AtomicFiles.deleteRecursively(previous);
+        AtomicFiles.replaceDirectory(temporary, target);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot save checkpoint " + target, e);
       }

@@ -51,14 +51,13 @@ final class TrainingState {
   }
 
   private static Path previous(Path run) {
-    return run.resolve("." + DIRECTORY + ".previous");
+    return AtomicFiles.previousOf(run.resolve(DIRECTORY));
   }
 
   static void save(Path run, Counters counters, List<String> names, List<Tensor> weights,
       List<Tensor> ema, Optimizer optimizer) {
     Path target = run.resolve(DIRECTORY);
     Path temporary = run.resolve("." + DIRECTORY + ".partial");
-    Path previous = previous(run);
     try {
       AtomicFiles.deleteRecursively(temporary);
       Files.createDirectories(temporary);
@@ -68,12 +67,7 @@ final class TrainingState {
       optimizer.save(archive);
       archive.save_to(temporary.resolve(OPTIMIZER).toString());
       Files.writeString(temporary.resolve(COUNTERS), JSON.writeValueAsString(counters));
-      AtomicFiles.deleteRecursively(previous);
-      if (Files.exists(target)) {
-        Files.move(target, previous);
-      }
-      AtomicFiles.moveIntoPlace(temporary, target);
-      AtomicFiles.deleteRecursively(previous);
+      AtomicFiles.replaceDirectory(temporary, target);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot save the training state to " + target, e);
     }

@@ -55,13 +55,7 @@ public final class PretrainCheckpoint {
         optimizer.save(archive);
         archive.save_to(temporary.resolve(OPTIMIZER).toString());
       }
-      Path previous = dir.resolveSibling("." + dir.getFileName() + ".previous");
-      AtomicFiles.deleteRecursively(previous);
-      if (Files.exists(dir)) {
-        Files.move(dir, previous);
-      }
-      AtomicFiles.moveIntoPlace(temporary, dir);
-      AtomicFiles.deleteRecursively(previous);
+      AtomicFiles.replaceDirectory(temporary, dir);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot save pretraining checkpoint " + dir, e);
     }
