@@ -4,7 +4,6 @@ import dev.vidtag.data.AnnotationReader;
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.SyntheticDataset;
 import dev.vidtag.data.VideoAnnotation;
-import dev.vidtag.data.ZipFeatureStore;
 import dev.vidtag.eval.Evaluation;
 import dev.vidtag.eval.OfficialScore;
 import dev.vidtag.eval.ResultFile;
@@ -106,7 +105,7 @@ final class DemoCommand implements Callable<Integer> {
         AnnotationReader.readAll(data.resolve("annotations/test_a.json"), false);
     List<List<VideoAnnotation>> split = Trainer.split(
         AnnotationReader.readAll(data.resolve("annotations/labeled.json"), true), 0.1, seed);
-    int[] trainCounts = lv2Counts(split.get(0), categories);
+    int[] trainCounts = TailAdjustment.classCounts(split.get(0), categories);
     score("always the most frequent training class",
         Evaluation.of(truthLv2(testVideos, truth, categories),
             constant(testVideos.size(), argmax(trainCounts)), categories).score());
@@ -153,12 +152,9 @@ final class DemoCommand implements Callable<Integer> {
     start = System.nanoTime();
     TailAdjustment.Fit fit;
     try (VideoClassifier classifier = VideoClassifier.open(ensemble,
-             VideoClassifier.Options.defaults());
-         ZipFeatureStore features = ZipFeatureStore.open(data.resolve("zip_feats/labeled.zip"),
-             ZipFeatureStore.MissingPolicy.EMPTY)) {
-      List<VideoAnnotation> validation = split.get(1);
-      SplitLogits logits = classifier.logits(validation, features, 64);
-      fit = TailAdjustment.fit(logits, lv2Of(validation, categories), trainCounts, categories);
+        VideoClassifier.Options.defaults())) {
+      fit = TailAdjustment.fitOnValidation(classifier, data, split.get(0), split.get(1), 64,
+          categories);
     }
     fit.write(root.resolve("tail-adjustment.json"));
     stage("fit the tail adjustment on the validation split", start);
@@ -228,19 +224,6 @@ final class DemoCommand implements Callable<Integer> {
         + "evaluate --pred " + root.resolve("result.csv") + " --truth "
         + root.resolve("data/truth_test_a.csv") + ")");
     printer.flush();
-  }
-
-  private static int[] lv2Counts(List<VideoAnnotation> videos, CategoryMap categories) {
-    int[] counts = new int[categories.size()];
-    for (int lv2 : lv2Of(videos, categories)) {
-      counts[lv2]++;
-    }
-    return counts;
-  }
-
-  private static int[] lv2Of(List<VideoAnnotation> videos, CategoryMap categories) {
-    return videos.stream()
-        .mapToInt(v -> categories.lv2Index(v.categoryId().orElseThrow()).getAsInt()).toArray();
   }
 
   /** The true lv2 of each test video, from the truth file, in annotation order. */

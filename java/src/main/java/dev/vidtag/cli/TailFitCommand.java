@@ -4,12 +4,10 @@ import dev.vidtag.data.AnnotationReader;
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.DataException;
 import dev.vidtag.data.VideoAnnotation;
-import dev.vidtag.data.ZipFeatureStore;
 import dev.vidtag.eval.OfficialScore;
 import dev.vidtag.infer.EnsembleMember;
 import dev.vidtag.infer.Fuse;
 import dev.vidtag.infer.Precision;
-import dev.vidtag.infer.SplitLogits;
 import dev.vidtag.infer.TailAdjustment;
 import dev.vidtag.infer.VideoClassifier;
 import dev.vidtag.train.Trainer;
@@ -64,8 +62,8 @@ final class TailFitCommand implements Callable<Integer> {
       description = "Videos per forward pass (default: ${DEFAULT-VALUE}).")
   int batchSize;
 
-  @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|bf16",
-      description = "Number format of the models (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|bf16|int8",
+      description = "Number format of the models, as for predict (default: ${DEFAULT-VALUE}).")
   String precision;
 
   @Override
@@ -92,18 +90,11 @@ final class TailFitCommand implements Callable<Integer> {
         throw new IllegalArgumentException("the validation part of " + labeled.size()
             + " labeled videos at ratio " + valRatio + " is empty");
       }
-      int[] trainCounts = new int[categories.size()];
-      for (VideoAnnotation video : split.get(0)) {
-        trainCounts[lv2(video, categories)]++;
+      TailAdjustment.Fit fit;
+      try (VideoClassifier classifier = VideoClassifier.open(members, options)) {
+        fit = TailAdjustment.fitOnValidation(classifier, data, split.get(0), validation,
+            batchSize, categories);
       }
-      int[] truth = validation.stream().mapToInt(v -> lv2(v, categories)).toArray();
-      SplitLogits logits;
-      try (VideoClassifier classifier = VideoClassifier.open(members, options);
-           ZipFeatureStore features = ZipFeatureStore.open(data.resolve("zip_feats/labeled.zip"),
-               ZipFeatureStore.MissingPolicy.EMPTY)) {
-        logits = classifier.logits(validation, features, batchSize);
-      }
-      TailAdjustment.Fit fit = TailAdjustment.fit(logits, truth, trainCounts, categories);
       fit.write(out);
       PrintWriter printer = spec.commandLine().getOut();
       printer.printf(Locale.ROOT, "%d validation videos (ratio %s, seed %d), %d training videos%n",
@@ -122,9 +113,5 @@ final class TailFitCommand implements Callable<Integer> {
   private static void print(PrintWriter printer, String label, OfficialScore s) {
     printer.printf(Locale.ROOT, "%-28s %9.4f  %9.4f  %9.4f  %9.4f  %7.4f%n", label,
         s.lv1MicroF1(), s.lv1MacroF1(), s.lv2MicroF1(), s.lv2MacroF1(), s.mean());
-  }
-
-  private static int lv2(VideoAnnotation video, CategoryMap categories) {
-    return categories.lv2Index(video.categoryId().orElseThrow()).getAsInt();
   }
 }

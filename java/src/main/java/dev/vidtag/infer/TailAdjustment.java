@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.DataException;
+import dev.vidtag.data.VideoAnnotation;
+import dev.vidtag.data.ZipFeatureStore;
 import dev.vidtag.eval.OfficialScore;
 import dev.vidtag.io.AtomicFiles;
 import java.io.IOException;
@@ -251,6 +253,36 @@ public final class TailAdjustment {
       }
     }
     return new Fit(best, candidates.get(0).score(), bestScore, List.copyOf(candidates));
+  }
+
+  /**
+   * Fits on labeled videos the models did not train on: scores {@code validation} with the
+   * classifier (frames from the dataset's {@code zip_feats/labeled.zip}) and takes the class
+   * prior from {@code training}, the part of the labeled split the models were trained on.
+   */
+  public static Fit fitOnValidation(VideoClassifier classifier, Path data,
+      List<VideoAnnotation> training, List<VideoAnnotation> validation, int batchSize,
+      CategoryMap categories) {
+    SplitLogits logits;
+    try (ZipFeatureStore features = ZipFeatureStore.open(data.resolve("zip_feats/labeled.zip"),
+        ZipFeatureStore.MissingPolicy.EMPTY)) {
+      logits = classifier.logits(validation, features, batchSize);
+    }
+    int[] truth = validation.stream().mapToInt(v -> lv2(v, categories)).toArray();
+    return fit(logits, truth, classCounts(training, categories), categories);
+  }
+
+  /** Labeled videos per lv2 class. */
+  public static int[] classCounts(List<VideoAnnotation> videos, CategoryMap categories) {
+    int[] counts = new int[categories.size()];
+    for (VideoAnnotation video : videos) {
+      counts[lv2(video, categories)]++;
+    }
+    return counts;
+  }
+
+  private static int lv2(VideoAnnotation video, CategoryMap categories) {
+    return categories.lv2Index(video.categoryId().orElseThrow()).getAsInt();
   }
 
   /** Writes the JSON form atomically. */
