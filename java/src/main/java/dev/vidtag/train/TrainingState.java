@@ -82,14 +82,10 @@ final class TrainingState {
     InputArchive archive = new InputArchive();
     archive.load_from(directory.resolve(OPTIMIZER).toString());
     optimizer.load(archive);
-    Path counters = directory.resolve(COUNTERS);
-    try {
-      return JSON.readValue(counters.toFile(), Counters.class);
-    } catch (IOException e) {
-      throw DataException.at(counters, null, null, "unreadable training state: " + e.getMessage());
-    }
+    return counters(run);
   }
 
+  /** The saved counters (of a run that is not writing its state at the same time). */
   static Counters counters(Path run) {
     Path counters = stateDirectory(run).resolve(COUNTERS);
     try {
