@@ -6,15 +6,17 @@ import dev.vidtag.train.pretrain.LossWeights;
 import dev.vidtag.train.pretrain.PretrainOptions;
 import dev.vidtag.train.pretrain.Pretrainer;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -24,21 +26,24 @@ import picocli.CommandLine.Spec;
         + "MLM) model on videos without their labels; writes checkpoints that `vidtag train "
         + "--init` starts from.")
 final class PretrainCommand implements Callable<Integer> {
+  private static final Set<String> ALLOWED_WITH_RESUME =
+      Set.of("--resume", "--workers", "--threads", "--device");
+
   @Spec CommandSpec spec;
 
   @Mixin RuntimeMixin runtime;
 
-  @Option(names = "--data", required = true, paramLabel = "DIR", description = "Dataset in the official layout.")
+  @Option(names = "--data", paramLabel = "DIR", description = "Dataset in the official layout.")
   Path data;
 
-  @Option(names = "--arch", required = true, paramLabel = "single|double", description = "Model architecture.")
+  @Option(names = "--arch", paramLabel = "single|double", description = "Model architecture.")
   String arch;
 
-  @Option(names = "--text-model", required = true, paramLabel = "HF_DIR",
+  @Option(names = "--text-model", paramLabel = "HF_DIR",
       description = "Hugging Face BERT directory that initialises the text encoder (and the MLM head when it has cls.predictions.*).")
   Path textModel;
 
-  @Option(names = "--out", required = true, paramLabel = "RUN", description = "Run directory (created; must not hold a run).")
+  @Option(names = "--out", paramLabel = "RUN", description = "Run directory (created; must not hold a run).")
   Path out;
 
   @Option(names = "--splits", defaultValue = "unlabeled,labeled", split = ",", description = "Splits read together, labels unused (default: ${DEFAULT-VALUE}).")
@@ -101,34 +106,19 @@ final class PretrainCommand implements Callable<Integer> {
   @Option(names = "--workers", defaultValue = "1", description = "Loader threads (default: ${DEFAULT-VALUE}).")
   int workers;
 
-  @Option(names = "--resume", description = "Continue the run in --out from its last checkpoint (not available yet).")
-  boolean resume;
+  @Option(names = "--resume", paramLabel = "RUN",
+      description = "Continue the run in RUN from its newest checkpoint, with the options it was "
+          + "started with (no other option but --workers and the runtime ones).")
+  Path resume;
 
   @Override
   public Integer call() throws Exception {
-    if (resume) {
-      throw new IllegalArgumentException("--resume is not implemented for pretraining yet; "
-          + "start a new run, or fine-tune from the last checkpoint with vidtag train --init");
-    }
-    Architecture architecture = Architecture.fromConfigName(arch);
-    if (architecture == null) {
-      throw new IllegalArgumentException("--arch must be single or double, got '" + arch + "'");
-    }
+    Pretrainer pretrainer = resume != null ? resumedPretrainer() : newPretrainer();
     runtime.start();
     if (runtime.deviceSpec().kind() != DeviceSpec.Kind.CPU) {
       throw new IllegalArgumentException("vidtag pretrain runs on the CPU for now; use --device cpu");
     }
-    if (Files.isDirectory(out.resolve("checkpoints")) || Files.exists(out.resolve("metrics.jsonl"))) {
-      throw new IllegalArgumentException(out + " already holds a run; choose another --out");
-    }
-    PretrainOptions d = PretrainOptions.defaults(data, architecture, textModel, out);
-    PretrainOptions options = new PretrainOptions(data, architecture, textModel, out,
-        Arrays.asList(splits), epochs, maxSteps, batchSize != null ? batchSize : d.batchSize(),
-        maxFrames, maxText, lr != null ? lr : d.learningRate(),
-        warmup != null ? warmup : d.warmupFraction(), checkpointEvery, seed, workers,
-        lossWeights != null ? LossWeights.parse(lossWeights) : d.weights(), mlmProbability, wholeWord, ngram, mfmProbability,
-        new PretrainOptions.Contrastive(queueSize, momentum, temperature, alpha));
-    Pretrainer.Result result = new Pretrainer(options).run();
+    Pretrainer.Result result = pretrainer.run();
     PrintWriter printer = spec.commandLine().getOut();
     StringBuilder terms = new StringBuilder();
     for (Map.Entry<String, Double> e : result.lastLoss().entrySet()) {
@@ -141,5 +131,38 @@ final class PretrainCommand implements Callable<Integer> {
     }
     printer.flush();
     return 0;
+  }
+
+  private Pretrainer resumedPretrainer() {
+    List<String> others = spec.commandLine().getParseResult().matchedOptions().stream()
+        .map(OptionSpec::longestName)
+        .filter(name -> !ALLOWED_WITH_RESUME.contains(name))
+        .toList();
+    if (!others.isEmpty()) {
+      throw new IllegalArgumentException("--resume continues with the run's own options; drop "
+          + String.join(", ", others));
+    }
+    return Pretrainer.resuming(resume, workers);
+  }
+
+  private Pretrainer newPretrainer() {
+    for (Object[] required : new Object[][] {{"--data", data}, {"--arch", arch},
+        {"--text-model", textModel}, {"--out", out}}) {
+      if (required[1] == null) {
+        throw new IllegalArgumentException("missing " + required[0] + " (required unless --resume)");
+      }
+    }
+    Architecture architecture = Architecture.fromConfigName(arch);
+    if (architecture == null) {
+      throw new IllegalArgumentException("--arch must be single or double, got '" + arch + "'");
+    }
+    PretrainOptions d = PretrainOptions.defaults(data, architecture, textModel, out);
+    PretrainOptions options = new PretrainOptions(data, architecture, textModel, out,
+        Arrays.asList(splits), epochs, maxSteps, batchSize != null ? batchSize : d.batchSize(),
+        maxFrames, maxText, lr != null ? lr : d.learningRate(),
+        warmup != null ? warmup : d.warmupFraction(), checkpointEvery, seed, workers,
+        lossWeights != null ? LossWeights.parse(lossWeights) : d.weights(), mlmProbability, wholeWord, ngram, mfmProbability,
+        new PretrainOptions.Contrastive(queueSize, momentum, temperature, alpha));
+    return new Pretrainer(options);
   }
 }

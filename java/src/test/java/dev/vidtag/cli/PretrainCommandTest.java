@@ -174,11 +174,32 @@ class PretrainCommandTest {
   }
 
   @Test
-  void refusesAnUnknownSplitAndResume() {
+  void refusesAnUnknownSplit() {
     Output unknown = pretrain(dir.resolve("bad"), "single", "--splits", "unlabeled,nope");
     assertEquals(1, unknown.exitCode(), unknown.err()); // a data error, not a usage error
     assertTrue(unknown.err().contains("nope"), unknown.err());
-    Output resume = pretrain(dir.resolve("resume"), "single", "--resume");
-    assertEquals(2, resume.exitCode(), resume.err());
+  }
+
+  @Test
+  void resumeTakesTheRunsOwnOptionsAndNewRunsDoNotOverwriteOne() {
+    Output changed = CommandLineRunner.run("pretrain", "--resume", singleRun.toString(),
+        "--epochs", "3", "--threads", "2");
+    assertEquals(2, changed.exitCode(), changed.err());
+    assertTrue(changed.err().contains("drop --epochs"), changed.err());
+
+    Output notARun = CommandLineRunner.run("pretrain", "--resume", data.toString());
+    assertEquals(2, notARun.exitCode(), notARun.err());
+    assertTrue(notARun.err().contains("options.json: not a run of vidtag pretrain"),
+        notARun.err());
+
+    Output again = pretrain(singleRun, "single");
+    assertEquals(2, again.exitCode(), again.err());
+    assertTrue(again.err().contains("already holds a run"), again.err());
+
+    Output missing = CommandLineRunner.run("pretrain", "--data", data.toString(), "--arch",
+        "single", "--out", dir.resolve("no-text-model").toString());
+    assertEquals(2, missing.exitCode(), missing.err());
+    assertTrue(missing.err().contains("missing --text-model (required unless --resume)"),
+        missing.err());
   }
 }

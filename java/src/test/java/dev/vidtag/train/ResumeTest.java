@@ -5,22 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vidtag.cli.VidTag;
 import dev.vidtag.data.SyntheticDataset;
 import dev.vidtag.model.HuggingFaceBert;
 import dev.vidtag.runtime.TorchRuntime;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -45,16 +37,17 @@ class ResumeTest {
     Path whole = dir.resolve("whole");
     Path killed = dir.resolve("killed");
 
-    Process uninterrupted = start(whole, train(data, whole));
-    Process victim = start(killed, train(data, killed));
+    ChildRuns runs = new ChildRuns(dir.resolve("logs"));
+    Process uninterrupted = runs.start("whole", train(data, whole));
+    Process victim = runs.start("killed", train(data, killed));
     long stepAtKill = waitForState(victim, killed, 20);
     victim.destroyForcibly().waitFor();
     assertTrue(stepAtKill < STEPS, "the run was killed before its end, at step " + stepAtKill);
-    finish(uninterrupted, whole);
+    runs.finish(uninterrupted, "training " + whole);
 
-    Process resumed = start(killed, List.of("train", "--resume", killed.toString(),
+    Process resumed = runs.start("resumed", List.of("train", "--resume", killed.toString(),
         "--threads", "1"));
-    finish(resumed, killed);
+    runs.finish(resumed, "training " + killed);
 
     assertEquals(STEPS, TrainingState.counters(whole).step());
     assertEquals(TrainingState.counters(whole), TrainingState.counters(killed));
@@ -62,32 +55,11 @@ class ResumeTest {
       assertArrayEquals(Files.readAllBytes(whole.resolve("state").resolve(file)),
           Files.readAllBytes(killed.resolve("state").resolve(file)), file);
     }
-    assertEquals(archiveTensors(whole.resolve("state/optimizer.pt")),
-        archiveTensors(killed.resolve("state/optimizer.pt")), "optimizer moments");
+    assertEquals(ChildRuns.archiveTensors(whole.resolve("state/optimizer.pt")),
+        ChildRuns.archiveTensors(killed.resolve("state/optimizer.pt")), "optimizer moments");
     assertArrayEquals(Files.readAllBytes(whole.resolve("best/model.safetensors")),
         Files.readAllBytes(killed.resolve("best/model.safetensors")), "best/model.safetensors");
     assertTrue(Files.readString(killed.resolve("metrics.jsonl")).contains("\"kind\":\"resume\""));
-  }
-
-  /**
-   * The contents of a LibTorch archive's tensor records (moments and step counts), sorted: the
-   * archive numbers its records in an order of its own (by tensor address), not by parameter.
-   */
-  private static List<String> archiveTensors(Path archive) throws Exception {
-    List<String> digests = new ArrayList<>();
-    try (ZipFile zip = new ZipFile(archive.toFile())) {
-      for (ZipEntry entry : Collections.list(zip.entries())) {
-        if (entry.getName().matches("[^/]+/data/\\d+")) {
-          try (var in = zip.getInputStream(entry)) {
-            digests.add(HexFormat.of().formatHex(
-                MessageDigest.getInstance("SHA-256").digest(in.readAllBytes())));
-          }
-        }
-      }
-    }
-    assertTrue(digests.size() > 2, "tensor records in " + archive + ": " + digests.size());
-    Collections.sort(digests);
-    return digests;
   }
 
   private List<String> train(Path data, Path out) {
@@ -97,20 +69,6 @@ class ResumeTest {
         "--cross-lr", "2e-3", "--lr", "2e-3", "--adversary", "pgd", "--pgd-steps", "2",
         "--pgd-epsilon", "0.05", "--pgd-alpha", "0.02", "--eval-every", "30", "--eval-from", "30",
         "--state-every", "5", "--threads", "1");
-  }
-
-  private Process start(Path run, List<String> args) throws IOException {
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
-    command.add("-Dvidtag.cache.dir=" + TorchRuntime.cacheRoot());
-    command.add(VidTag.class.getName());
-    command.addAll(args);
-    Files.createDirectories(run);
-    Path log = Files.createTempFile(dir, run.getFileName().toString(), ".log");
-    return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile())
-        .start();
   }
 
   /** Waits until the run has saved a state at or after {@code step}; returns that step. */
@@ -130,22 +88,5 @@ class ResumeTest {
     }
     throw new AssertionError("no state at step " + step + " in time (alive: " + process.isAlive()
         + ")");
-  }
-
-  private void finish(Process process, Path run) throws Exception {
-    if (!process.waitFor(300, TimeUnit.SECONDS)) {
-      process.destroyForcibly();
-      throw new AssertionError("training " + run + " did not finish in 300 s");
-    }
-    if (process.exitValue() != 0) {
-      StringBuilder logs = new StringBuilder();
-      try (var files = Files.list(dir)) {
-        for (Path log : files.filter(p -> p.toString().endsWith(".log")).toList()) {
-          logs.append(log.getFileName()).append(":\n")
-              .append(Files.readString(log, StandardCharsets.UTF_8));
-        }
-      }
-      throw new AssertionError("training " + run + " exited " + process.exitValue() + "\n" + logs);
-    }
   }
 }

@@ -1,5 +1,7 @@
 package dev.vidtag.train.pretrain;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vidtag.data.AnnotationReader;
 import dev.vidtag.data.Batch;
 import dev.vidtag.data.BatchPlan;
@@ -14,12 +16,14 @@ import dev.vidtag.data.Seeds;
 import dev.vidtag.data.TextRule;
 import dev.vidtag.data.VideoSampleSource;
 import dev.vidtag.data.ZipFeatureStore;
+import dev.vidtag.io.AtomicFiles;
 import dev.vidtag.model.Architecture;
 import dev.vidtag.model.BertConfig;
 import dev.vidtag.model.DecoderConfig;
 import dev.vidtag.model.DoubleStreamModel;
 import dev.vidtag.model.HuggingFaceBert;
 import dev.vidtag.model.ModelConfig;
+import dev.vidtag.model.ModelDirectory;
 import dev.vidtag.model.ModelInputs;
 import dev.vidtag.model.Pooling;
 import dev.vidtag.model.SingleStreamModel;
@@ -29,6 +33,8 @@ import dev.vidtag.model.weights.WeightFiles;
 import dev.vidtag.train.LinearWarmupDecay;
 import dev.vidtag.train.MetricsLog;
 import dev.vidtag.train.Progress;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -49,12 +55,14 @@ import org.slf4j.LoggerFactory;
  * decay sized on the steps actually run, a checkpoint every N steps, at each epoch end and at
  * the last step, and {@code metrics.jsonl} with every loss term of every step.
  *
- * <p>Run directory: {@code checkpoints/step-NNNNNN/} ({@link PretrainCheckpoint}),
- * {@code metrics.jsonl}.
+ * <p>Run directory: {@code options.json} (the options it was started with),
+ * {@code checkpoints/step-NNNNNN/} ({@link PretrainCheckpoint}), {@code metrics.jsonl}.
  *
- * <p>Every random choice is a function of the seed and the step (masks, pairs) or of the seed,
- * epoch and sample (frame sampling, batch order), so a resumed run could replay the same
- * sequence from a checkpoint's step and optimizer state.
+ * <p>Every random choice is a function of the seed and the step (masks, pairs, dropout: the
+ * generator is reseeded before every step) or of the seed, epoch and sample (frame sampling,
+ * batch order). A checkpoint holds the weights, the heads with the momentum encoders and queues,
+ * AdamW's state and the step, so a run resumed from it ({@link #resuming}) computes what the
+ * uninterrupted run would have.
  */
 public final class Pretrainer {
   private static final Logger log = LoggerFactory.getLogger(Pretrainer.class);
@@ -63,15 +71,58 @@ public final class Pretrainer {
   public record Result(long steps, Path lastCheckpoint, Map<String, Double> lastLoss,
       double seconds, long skippedSteps) {}
 
-  private final PretrainOptions options;
+  /** The options a run was started with, in its directory. */
+  public static final String OPTIONS_FILE = "options.json";
+  private static final long DROPOUT_STREAM = 0x64726f70L;
+  private static final ObjectMapper JSON = new ObjectMapper();
 
+  private final PretrainOptions options;
+  private final boolean resume;
+
+  /** A new run; its directory must not hold a run yet. */
   public Pretrainer(PretrainOptions options) {
+    this(options, false);
+  }
+
+  private Pretrainer(PretrainOptions options, boolean resume) {
     this.options = options;
+    this.resume = resume;
+  }
+
+  /**
+   * Continues the run in {@code run} from its newest checkpoint with the options it was started
+   * with; {@code loaderWorkers} may differ, since the batches do not depend on it.
+   */
+  public static Pretrainer resuming(Path run, int loaderWorkers) {
+    PretrainOptions o = readOptions(run);
+    PretrainCheckpoint.resolve(run);
+    return new Pretrainer(new PretrainOptions(o.data(), o.arch(), o.textModel(), run, o.splits(),
+        o.epochs(), o.maxSteps(), o.batchSize(), o.maxFrames(), o.maxText(), o.learningRate(),
+        o.warmupFraction(), o.checkpointEvery(), o.seed(), loaderWorkers, o.weights(),
+        o.mlmProbability(), o.wholeWord(), o.ngram(), o.mfmProbability(), o.contrastive()),
+        true);
+  }
+
+  /** The options a run was started with ({@code RUN/options.json}). */
+  public static PretrainOptions readOptions(Path run) {
+    Path file = run.resolve(OPTIONS_FILE);
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException(run + " has no " + OPTIONS_FILE
+          + ": not a run of vidtag pretrain");
+    }
+    try {
+      return JSON.readValue(file.toFile(), PretrainOptions.class);
+    } catch (IOException e) {
+      throw DataException.at(file, null, null, "unreadable run options: " + e.getMessage());
+    }
   }
 
   public Result run() {
     PretrainOptions o = options;
     long start = System.nanoTime();
+    if (!resume) {
+      startRun();
+    }
     List<ZipFeatureStore> stores = new ArrayList<>();
     try (BertTokenizer tokenizer = BertTokenizer.fromModelDirectory(o.textModel());
          MetricsLog metrics = new MetricsLog(o.out().resolve("metrics.jsonl"))) {
@@ -92,22 +143,46 @@ public final class Pretrainer {
       PretrainingTask task = createTask(frameDim, tokenizer);
       Collator collator = new Collator(Collator.Padding.FIXED, o.maxText(), o.maxFrames(),
           tokenizer.padId());
-      PretrainingStep training = new PretrainingStep(task, o.learningRate());
-      LinearWarmupDecay schedule = LinearWarmupDecay.withWarmupFraction(totalSteps,
-          o.warmupFraction());
-      Progress progress = Progress.onStderr(totalSteps, 0);
+      PretrainingStep training;
       long step = 0;
       Path lastCheckpoint = null;
+      if (resume) {
+        lastCheckpoint = PretrainCheckpoint.resolve(o.out());
+        Restored restored = restore(lastCheckpoint, task);
+        training = new PretrainingStep(task, o.learningRate(), restored.skippedSteps(),
+            restored.consecutiveSkips());
+        PretrainCheckpoint.loadOptimizer(lastCheckpoint, training.optimizer());
+        step = restored.step();
+        metrics.record("resume", Map.of("step", step, "checkpoint",
+            o.out().relativize(lastCheckpoint).toString()));
+        log.info("resuming {} after step {} from {}", o.out(), step, lastCheckpoint);
+      } else {
+        training = new PretrainingStep(task, o.learningRate());
+      }
+      LinearWarmupDecay schedule = LinearWarmupDecay.withWarmupFraction(totalSteps,
+          o.warmupFraction());
+      Progress progress = Progress.onStderr(totalSteps, step);
       Map<String, Double> lastLoss = Map.of();
       task.model().train(true);
       task.heads().train(true);
-      try (Loader loader = new Loader(source,
-          BatchPlan.shuffled(source.size(), o.batchSize(), o.seed(), true), collator,
+      // every epoch has stepsPerEpoch batches (the last partial one is dropped), so the step
+      // says where in which epoch the run stopped
+      int firstEpoch = (int) (step / stepsPerEpoch);
+      int batchesDone = (int) (step % stepsPerEpoch);
+      BatchPlan order = BatchPlan.shuffled(source.size(), o.batchSize(), o.seed(), true);
+      BatchPlan rest = epoch -> {
+        List<int[]> batches = order.batches(epoch);
+        return epoch == firstEpoch ? batches.subList(batchesDone, batches.size()) : batches;
+      };
+      try (Loader loader = new Loader(source, rest, collator,
           new Loader.Options(o.workers(), 4, o.seed()))) {
-        for (int epoch = 0; epoch < o.epochs() && step < totalSteps; epoch++) {
+        for (int epoch = firstEpoch; epoch < o.epochs() && step < totalSteps; epoch++) {
           Loader.Epoch batches = loader.epoch(epoch);
           while (batches.hasNext() && step < totalSteps) {
             try (Batch batch = batches.next(); PointerScope scope = new PointerScope()) {
+              // dropout draws from the default generator: seeded by the step, a resumed run
+              // draws what the uninterrupted one did
+              torch.manual_seed(Seeds.mix(o.seed(), step + 1, DROPOUT_STREAM));
               double factor = schedule.factor(step);
               double learningRate = o.learningRate() * factor;
               lastLoss = training.run(new ModelInputs(batch.textIds(), batch.textMask(),
@@ -138,6 +213,47 @@ public final class Pretrainer {
       }
       return new Result(step, lastCheckpoint, lastLoss, (System.nanoTime() - start) / 1e9,
           training.skipped());
+    }
+  }
+
+  private void startRun() {
+    Path out = options.out();
+    if (Files.exists(out.resolve(OPTIONS_FILE)) || Files.isDirectory(out.resolve("checkpoints"))
+        || Files.exists(out.resolve("metrics.jsonl"))) {
+      throw new IllegalArgumentException(out + " already holds a run; choose another --out, "
+          + "or continue it with --resume");
+    }
+    try {
+      Files.createDirectories(out);
+      AtomicFiles.writeString(out.resolve(OPTIONS_FILE),
+          JSON.writerWithDefaultPrettyPrinter().writeValueAsString(options));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + out.resolve(OPTIONS_FILE), e);
+    }
+  }
+
+  /** Where a checkpoint left the run: its step and the non-finite guard's counts. */
+  private record Restored(long step, long skippedSteps, int consecutiveSkips) {}
+
+  /**
+   * Loads a checkpoint's weights and heads (momentum encoders and queues included, so they are
+   * not reset from the live weights) into a freshly built task.
+   */
+  private static Restored restore(Path checkpoint, PretrainingTask task) {
+    Path weights = checkpoint.resolve(ModelDirectory.WEIGHTS);
+    WeightFiles.loadInto(task.model(), weights, name -> name).requireComplete(weights);
+    Path heads = checkpoint.resolve(PretrainCheckpoint.HEADS);
+    WeightFiles.loadInto(task.heads(), heads, name -> name).requireComplete(heads);
+    Path info = checkpoint.resolve(PretrainCheckpoint.INFO);
+    try {
+      JsonNode node = JSON.readTree(info.toFile());
+      if (node == null || !node.path("step").canConvertToLong()) {
+        throw DataException.at(info, null, "step", "missing");
+      }
+      return new Restored(node.get("step").asLong(), node.path("skipped_steps").asLong(0),
+          node.path("consecutive_skips").asInt(0));
+    } catch (IOException e) {
+      throw DataException.at(info, null, null, "unreadable: " + e.getMessage());
     }
   }
 
@@ -225,6 +341,8 @@ public final class Pretrainer {
     info.put("epoch", epoch);
     info.put("splits", options.splits());
     info.put("loss", loss);
+    info.put("skipped_steps", training.skipped());
+    info.put("consecutive_skips", training.consecutiveSkips());
     PretrainCheckpoint.save(dir, task, options.textModel(), info, training.optimizer());
     log.info("step {}: checkpoint {}", step, dir);
     return dir;

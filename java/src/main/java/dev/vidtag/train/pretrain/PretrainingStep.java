@@ -26,10 +26,18 @@ public final class PretrainingStep implements AutoCloseable {
   private final List<ParameterGroups.Group> groups;
   private final AdamW optimizer;
   private final TensorList trained;
-  private final NonFiniteGuard guard = new NonFiniteGuard(20);
+  private static final int MAX_CONSECUTIVE_SKIPS = 20;
+  private final NonFiniteGuard guard;
 
   public PretrainingStep(PretrainingTask task, double learningRate) {
+    this(task, learningRate, 0, 0);
+  }
+
+  /** A step that continues a resumed run's counts of skipped steps. */
+  public PretrainingStep(PretrainingTask task, double learningRate, long skippedSteps,
+      int consecutiveSkips) {
     this.task = task;
+    this.guard = new NonFiniteGuard(MAX_CONSECUTIVE_SKIPS, skippedSteps, consecutiveSkips);
     List<String> names = new ArrayList<>();
     List<Tensor> parameters = new ArrayList<>();
     for (Map.Entry<String, Tensor> e : StateDicts.parameters(task.model()).entrySet()) {
@@ -52,7 +60,7 @@ public final class PretrainingStep implements AutoCloseable {
     trained = TensorList.of("parameters", names, parameters);
   }
 
-  /** The optimizer (its state is what a resumed run would need besides the weights). */
+  /** The optimizer (its state is what a resumed run needs besides the weights). */
   public AdamW optimizer() {
     return optimizer;
   }
@@ -60,6 +68,11 @@ public final class PretrainingStep implements AutoCloseable {
   /** Steps skipped so far for a non-finite loss or gradient. */
   public long skipped() {
     return guard.skipped();
+  }
+
+  /** Steps skipped in a row up to the last one. */
+  public int consecutiveSkips() {
+    return guard.consecutive();
   }
 
   /**
