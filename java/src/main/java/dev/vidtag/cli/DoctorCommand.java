@@ -45,7 +45,10 @@ final class DoctorCommand implements Callable<Integer> {
     report.put("cpu_capability", torch.get_cpu_capability().getString());
     report.put("intra_op_threads", torch.get_num_threads());
     report.put("inter_op_threads", torch.get_num_interop_threads());
+    report.put("blas", TorchRuntime.blas());
     report.put("openblas_threads", openblas_nolapack.blas_get_num_threads());
+    report.put("openblas_coretype", info.openBlasCoreType());
+    report.put("native_allocation", info.nativeAllocation());
     report.put("omp_wait_policy", info.ompWaitPolicy());
     report.put("openmp_loaded_before_start", info.openMpLoadedBeforeStart());
     report.put("openmp_runtimes", TorchRuntime.loadedOpenMpRuntimes());

@@ -30,6 +30,11 @@ import org.slf4j.LoggerFactory;
  *       machines (a small forward took 20 ms instead of 1 ms on 2 cores).
  *   <li>LibTorch's and OpenBLAS's native libraries are extracted before the first one loads, so
  *       a fresh cache never resolves a dependency against a system libtorch.
+ *   <li>OpenBLAS, LibTorch's BLAS, is told which of its kernels fit the CPU where its own
+ *       detection falls short ({@link OpenBlasCore}: AVX-512 on AMD CPUs).
+ *   <li>Large tensors are placed on transparent huge pages, so that the kernel does not fault
+ *       and zero them 4 KB at a time on every forward ({@link NativeAllocation};
+ *       {@code -Dvidtag.malloc=retain|system} for the other policies).
  *   <li>LibTorch, OpenBLAS and VidTag's kernels share one thread count. OpenBLAS keeps its own
  *       threads: at one thread a large fp32 GEMM ran at half speed (see benchmarks/RESULTS.md).
  *   <li>Where Intel MKL's libraries are on the class path, LibTorch's BLAS calls go to MKL
@@ -50,7 +55,9 @@ public final class TorchRuntime {
       Path cacheDirectory,
       int threads,
       String ompWaitPolicy,
-      boolean openMpLoadedBeforeStart) {}
+      boolean openMpLoadedBeforeStart,
+      String openBlasCoreType,
+      String nativeAllocation) {}
 
   /** Starts LibTorch with {@link RuntimeOptions#defaults()}; later calls return the first result. */
   public static synchronized RuntimeInfo initialize() {
@@ -66,8 +73,11 @@ public final class TorchRuntime {
       Path cache = configureCacheDirectory(options.cacheDirectory());
       boolean openMpEarly = openMpAlreadyLoaded();
       String waitPolicy = configureOpenMpWaitPolicy(openMpEarly);
+      String allocation = NativeAllocation.configure();
+      String openBlasCore = OpenBlasCore.configure();
       loadLibTorch();
-      info = new RuntimeInfo(cache, options.threads(), waitPolicy, openMpEarly);
+      info = new RuntimeInfo(cache, options.threads(), waitPolicy, openMpEarly, openBlasCore,
+          allocation);
     } else if (options.cacheDirectory().isPresent()
         && !options.cacheDirectory().get().resolve("javacpp").equals(info.cacheDirectory())) {
       log.warn("LibTorch already started with cache {}; ignoring {}", info.cacheDirectory(),
@@ -75,7 +85,7 @@ public final class TorchRuntime {
     }
     setThreads(options.threads());
     info = new RuntimeInfo(info.cacheDirectory(), options.threads(), info.ompWaitPolicy(),
-        info.openMpLoadedBeforeStart());
+        info.openMpLoadedBeforeStart(), info.openBlasCoreType(), info.nativeAllocation());
     return info;
   }
 
@@ -86,6 +96,16 @@ public final class TorchRuntime {
   public static synchronized String blas() {
     initialize();
     return blas;
+  }
+
+  /**
+   * Gives the free memory that the C allocator holds (all of it with {@code -Dvidtag.malloc=
+   * retain}) back to the system, for an application that is done with a burst of work and wants
+   * its resident set to shrink. Tensors still alive are not touched.
+   */
+  public static void releaseFreeNativeMemory() {
+    initialize();
+    NativeEnvironment.malloc_trim(0);
   }
 
   /** Sets LibTorch's intra-op threads and OpenBLAS's threads together. */

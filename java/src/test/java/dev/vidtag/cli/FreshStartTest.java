@@ -80,16 +80,20 @@ class FreshStartTest {
     assertTrue(runtimes.get(0).asText().startsWith(cache.toString()), runtimes.toString());
     assertEquals(Runtime.getRuntime().availableProcessors(), report.get("intra_op_threads").asInt());
     assertTrue(Files.isDirectory(cache.resolve("javacpp")));
+    assertEquals("hugepages", report.get("native_allocation").asText());
+    assertEquals("OpenBLAS", report.get("blas").asText());
   }
 
   @Test
   void threadsOptionAndUserWaitPolicyAreHonoured(@TempDir Path dir) throws Exception {
-    Result result = runVidTag(dir.resolve("cache"), Map.of("OMP_WAIT_POLICY", "ACTIVE"),
-        "doctor", "--json", "--threads", "1");
+    Result result = runVidTag(dir.resolve("cache"), Map.of("OMP_WAIT_POLICY", "ACTIVE",
+        "OPENBLAS_CORETYPE", "HASWELL"), "doctor", "--json", "--threads", "1");
     assertEquals(0, result.exitCode(), result.stderr());
     JsonNode report = JSON.readTree(result.stdout());
     assertEquals(1, report.get("intra_op_threads").asInt());
     assertEquals(1, report.get("openblas_threads").asInt());
     assertEquals("ACTIVE", report.get("omp_wait_policy").asText());
+    assertEquals("HASWELL", report.get("openblas_coretype").asText(),
+        "the user's choice of OpenBLAS kernels wins over VidTag's");
   }
 }
