@@ -181,7 +181,8 @@ def measure(args):
         return latencies[max(0, int(np.ceil(q * len(latencies))) - 1)]
 
     np.save(args.logits, logits.astype(np.float32))
-    result = {"system": "PyTorch" if args.system == "pytorch" else "ONNX Runtime",
+    system = "PyTorch" if args.system == "pytorch" else "ONNX Runtime"
+    result = {"system": args.label or system,
               "precision": "fp32", "workload": args.workload, "threads": args.threads,
               "videos": int(videos), "b16_videos_per_s": throughput,
               "b1_p50_ms": percentile(0.50), "b1_p99_ms": percentile(0.99),
@@ -200,7 +201,9 @@ def table(args):
         result["name"] = os.path.basename(path)[:-len(".json")]
         result["arch"] = result["name"].split("-")[0]  # run.sh names them arch-workload-...
         rows.append(result)
-    order = {"PyTorch": 0, "ONNX Runtime": 1, "VidTag/MKL": 2, "VidTag/OpenBLAS": 3}
+    order = {"PyTorch": 0, "PyTorch, freed memory kept": 1, "ONNX Runtime": 2,
+             "VidTag/OpenBLAS": 3, "VidTag/OpenBLAS, memory kept": 4, "VidTag/MKL": 5,
+             "VidTag/MKL, memory kept": 6}
     precisions = {"fp32": 0, "bf16": 1, "int8": 2}
     rows.sort(key=lambda r: (r["arch"], r["workload"], order[r["system"]],
                              precisions[r["precision"]]))
@@ -240,6 +243,7 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p = sub.add_parser("measure")
     p.add_argument("--system", choices=["pytorch", "onnxruntime"], required=True)
+    p.add_argument("--label", help="the system's name in the table (default: its own)")
     p.add_argument("--model", required=True)
     p.add_argument("--onnx")
     p.add_argument("--inputs", required=True)

@@ -12,8 +12,11 @@
 #   RACE_MIX_BATCHES=3    batches of the mixed-length workload (timed once, after a warm-up batch)
 #   RACE_B1_ITERS=20      timed single-video forwards per row (after two warm-ups)
 #   RACE_ARCHS="single double"   RACE_WORKLOADS="full mix"
-#   RACE_VIDTAG="mkl:fp32 mkl:bf16 mkl:int8 openblas:fp32"   VidTag rows: LibTorch's BLAS
-#                         (MKL, or the OpenBLAS it ships with) and the precision
+#   RACE_VIDTAG="openblas:fp32 openblas:bf16 openblas:int8 openblas:fp32:retain mkl:fp32"
+#                         VidTag rows: LibTorch's BLAS (the OpenBLAS it ships with, or MKL), the
+#                         precision, and optionally the native memory policy (-Dvidtag.malloc)
+#   RACE_PYTORCH_KEPT=1   also run PyTorch with glibc keeping freed memory (as VidTag does by
+#                         default), to show what the allocator alone is worth
 #   RACE_LAYERS=12        BERT layers (fewer for a quick check of the script itself)
 #   RACE_RESUME=1         keep OUT/results and skip the rows already measured there
 #   RACE_VENV=DIR         the Python environment (default benchmarks/compare/.venv, created on
@@ -27,7 +30,8 @@ b16_iters="${RACE_B16_ITERS:-3}"
 mix_batches="${RACE_MIX_BATCHES:-3}"
 b1_iters="${RACE_B1_ITERS:-20}"
 archs="${RACE_ARCHS:-single double}"
-vidtag_rows="${RACE_VIDTAG:-mkl:fp32 mkl:bf16 mkl:int8 openblas:fp32}"
+vidtag_rows="${RACE_VIDTAG:-openblas:fp32 openblas:bf16 openblas:int8 openblas:fp32:retain mkl:fp32}"
+pytorch_kept="${RACE_PYTORCH_KEPT:-1}"
 workloads="${RACE_WORKLOADS:-full mix}"
 layers="${RACE_LAYERS:-12}"
 venv="${RACE_VENV:-$root/benchmarks/compare/.venv}"
@@ -88,14 +92,23 @@ for arch in $archs; do
         --out "$out/results/$arch-$workload-$system-fp32.json" \
         --logits "$out/results/$arch-$workload-$system-fp32.npy"
     done
+    if [[ "$pytorch_kept" == 1 ]] && ! measured "$arch-$workload-pytorch-kept-fp32"; then
+      log "$arch $workload: pytorch, freed memory kept ($(cut -d' ' -f1-3 /proc/loadavg))"
+      MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647 "$python" \
+        "$root/benchmarks/compare/race.py" measure --system pytorch \
+        --label "PyTorch, freed memory kept" --model "$model" "${common[@]}" \
+        --out "$out/results/$arch-$workload-pytorch-kept-fp32.json" \
+        --logits "$out/results/$arch-$workload-pytorch-kept-fp32.npy"
+    fi
     for row in $vidtag_rows; do
-      blas="${row%%:*}" precision="${row##*:}"
-      measured "$arch-$workload-vidtag-$blas-$precision" && continue
-      log "$arch $workload: VidTag $precision, $blas ($(cut -d' ' -f1-3 /proc/loadavg))"
-      java_race -Dvidtag.blas="$blas" dev.vidtag.benchmarks.compare.RaceVidTag --model "$model" \
+      IFS=: read -r blas precision malloc <<< "$row"
+      name="$arch-$workload-vidtag-$blas-$precision${malloc:+-$malloc}"
+      measured "$name" && continue
+      log "$arch $workload: VidTag $precision, $blas ${malloc:-} ($(cut -d' ' -f1-3 /proc/loadavg))"
+      java_race -Dvidtag.blas="$blas" -Dvidtag.malloc="${malloc:-hugepages}" \
+        dev.vidtag.benchmarks.compare.RaceVidTag --model "$model" \
         --precision "$precision" "${common[@]}" \
-        --out "$out/results/$arch-$workload-vidtag-$blas-$precision.json" \
-        --logits "$out/results/$arch-$workload-vidtag-$blas-$precision.npy"
+        --out "$out/results/$name.json" --logits "$out/results/$name.npy"
     done
   done
 done

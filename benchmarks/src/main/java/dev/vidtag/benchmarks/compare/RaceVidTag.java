@@ -132,7 +132,8 @@ public final class RaceVidTag {
         "{\"system\": \"%s\", \"precision\": \"%s\", \"workload\": \"%s\", \"threads\": %d,"
             + " \"blas_threads\": %d, \"blas\": \"%s\", \"videos\": %d, \"b16_videos_per_s\": %.4f, \"b1_p50_ms\": %.2f,"
             + " \"b1_p99_ms\": %.2f, \"peak_rss_mb\": %.1f}%n",
-        "VidTag/" + TorchRuntime.blas(), precision, workload, threads, blasThreads, TorchRuntime.blas(),
+        "VidTag/" + TorchRuntime.blas() + (TorchRuntime.initialize().nativeAllocation().equals("retain")
+            ? ", memory kept" : ""), precision, workload, threads, blasThreads, TorchRuntime.blas(),
         videos, throughput, percentile(latencies, 0.50),
         percentile(latencies, 0.99), peakRssMegabytes());
     Files.writeString(a.path("--out"), json);
