@@ -12,10 +12,11 @@ import java.util.Set;
  * Which of OpenBLAS's CPU-specific kernels LibTorch's fp32 GEMM runs. OpenBLAS picks them when
  * it loads, from {@code OPENBLAS_CORETYPE} or its own CPU detection; the OpenBLAS that ships
  * with this LibTorch (0.3.31) does not know AMD's Zen 5 and falls back to its AVX2 (Haswell)
- * kernels, half the speed of its AVX-512 (SkylakeX) ones there: 188 against 360 GFLOP/s on the
- * BERT-base feed-forward GEMM (benchmarks/RESULTS.md). So on an AMD CPU with the AVX-512
- * subsets those kernels use, VidTag sets {@code OPENBLAS_CORETYPE=SKYLAKEX} before OpenBLAS
- * loads. Intel CPUs are left to OpenBLAS's detection, which knows them.
+ * kernels, half the speed of its AVX-512 (SkylakeX) ones there with the operands in cache (188
+ * against 360 GFLOP/s on the BERT-base feed-forward GEMM); a BERT-base single-stream model ran
+ * batches of 16 at 2.03 instead of 1.56 videos/s (benchmarks/RESULTS.md). So on an AMD CPU with the AVX-512 subsets those kernels use,
+ * VidTag sets {@code OPENBLAS_CORETYPE=SKYLAKEX} before OpenBLAS loads. Intel CPUs are left to
+ * OpenBLAS's detection, which knows them.
  *
  * <p>{@code OPENBLAS_CORETYPE} in the environment, or {@code -Dvidtag.openblas.coretype=NAME},
  * wins; {@code -Dvidtag.openblas.coretype=detect} leaves the choice to OpenBLAS.
