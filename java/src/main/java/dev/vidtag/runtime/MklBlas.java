@@ -15,12 +15,12 @@ import org.bytedeco.javacpp.Loader;
  * <p>Why: LibTorch calls BLAS from inside its own OpenMP threads in attention, where OpenBLAS
  * (a pthreads build) starts threads of its own on top; MKL runs on LibTorch's OpenMP runtime
  * ({@code MKL_THREADING_LAYER=GNU}: no second runtime in the process) and goes sequential
- * there. In a BERT-base encoder at batch 16 attention took 102 ms per layer with OpenBLAS and
- * 37 ms with MKL, which made int8 inference (FBGEMM linears, BLAS attention) twice as fast with
- * MKL, and fp32 1.1 to 1.3 times, even on an AMD CPU where MKL's GEMM runs AVX2 kernels at half
- * the speed of OpenBLAS's AVX-512 ones (benchmarks/RESULTS.md, race). The library does not
- * depend on MKL (its jar is 149 MB against LibTorch's 87 MB): an application that wants it
- * adds the dependency.
+ * there. In a BERT-base encoder at batch 16 attention took 67 ms per layer with OpenBLAS and
+ * 37 ms with MKL, which made int8 inference (FBGEMM linears, BLAS attention) 1.1-1.5 times as
+ * fast with MKL. fp32 runs faster on OpenBLAS where it has AVX-512 kernels and MKL, on an AMD
+ * CPU, only AVX2 ones (benchmarks/RESULTS.md, race), so the library does not depend on MKL (its
+ * jar is 149 MB against LibTorch's 87 MB): an application that wants it adds the dependency, and
+ * {@code mvn -Pmkl} builds the command line with it.
  *
  * <p>How: MKL's libraries are loaded with global symbol visibility before LibTorch, so that
  * LibTorch's {@code sgemm_} binds to MKL's; OpenBLAS stays loaded for the code that calls it by

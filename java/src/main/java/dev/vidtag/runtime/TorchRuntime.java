@@ -30,8 +30,6 @@ import org.slf4j.LoggerFactory;
  *       machines (a small forward took 20 ms instead of 1 ms on 2 cores).
  *   <li>LibTorch's and OpenBLAS's native libraries are extracted before the first one loads, so
  *       a fresh cache never resolves a dependency against a system libtorch.
- *   <li>OpenBLAS, LibTorch's BLAS, is told which of its kernels fit the CPU where its own
- *       detection falls short ({@link OpenBlasCore}: AVX-512 on AMD CPUs).
  *   <li>Large tensors are placed on transparent huge pages, so that the kernel does not fault
  *       and zero them 4 KB at a time on every forward ({@link NativeAllocation};
  *       {@code -Dvidtag.malloc=retain|system} for the other policies).
@@ -74,10 +72,10 @@ public final class TorchRuntime {
       boolean openMpEarly = openMpAlreadyLoaded();
       String waitPolicy = configureOpenMpWaitPolicy(openMpEarly);
       String allocation = NativeAllocation.configure();
-      String openBlasCore = OpenBlasCore.configure();
+      String openBlasCore = environmentValue("OPENBLAS_CORETYPE");
       loadLibTorch();
-      info = new RuntimeInfo(cache, options.threads(), waitPolicy, openMpEarly, openBlasCore,
-          allocation);
+      info = new RuntimeInfo(cache, options.threads(), waitPolicy, openMpEarly,
+          openBlasCore == null || openBlasCore.isBlank() ? "detected" : openBlasCore, allocation);
     } else if (options.cacheDirectory().isPresent()
         && !options.cacheDirectory().get().resolve("javacpp").equals(info.cacheDirectory())) {
       log.warn("LibTorch already started with cache {}; ignoring {}", info.cacheDirectory(),

@@ -1,7 +1,6 @@
 package dev.vidtag.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.nio.file.Path;
@@ -42,24 +41,5 @@ class TorchRuntimeTest {
       TorchRuntime.setThreads(before);
     }
     assertEquals(before, openblas_nolapack.blas_get_num_threads());
-  }
-
-  @Test
-  void openBlasGetsItsAvx512KernelsOnAmdOnly() {
-    String avx512 = "fpu sse2 avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl avx512_bf16";
-    assertEquals("SKYLAKEX", OpenBlasCore.forCpu(cpu("AuthenticAMD", avx512)));
-    assertNull(OpenBlasCore.forCpu(cpu("AuthenticAMD", "fpu sse2 avx2 fma")),
-        "a Zen 2/3 without AVX-512 keeps OpenBLAS's own choice");
-    assertNull(OpenBlasCore.forCpu(cpu("AuthenticAMD", "avx2 avx512f avx512cd")),
-        "AVX-512 without BW/DQ/VL does not run SkylakeX kernels");
-    assertNull(OpenBlasCore.forCpu(cpu("GenuineIntel", avx512)),
-        "OpenBLAS detects Intel CPUs itself");
-    assertNull(OpenBlasCore.forCpu(""));
-  }
-
-  private static String cpu(String vendor, String flags) {
-    String one = "processor\t: %d\nvendor_id\t: " + vendor + "\ncpu family\t: 26\nflags\t\t: "
-        + flags + "\n\n";
-    return String.format(one, 0) + String.format(one, 1);
   }
 }
