@@ -12,7 +12,8 @@
 #   RACE_MIX_BATCHES=3    batches of the mixed-length workload (timed once, after a warm-up batch)
 #   RACE_B1_ITERS=20      timed single-video forwards per row (after two warm-ups)
 #   RACE_ARCHS="single double"   RACE_WORKLOADS="full mix"
-#   RACE_VIDTAG="openblas:fp32 openblas:bf16 openblas:int8 openblas:fp32:retain mkl:fp32"
+#   RACE_VIDTAG="openblas:fp32 openblas:bf16 openblas:int8 openblas:fp32:retain
+#                 openblas:int8:retain mkl:fp32 mkl:int8 mkl:fp32:retain mkl:int8:retain"
 #                         VidTag rows: LibTorch's BLAS (the OpenBLAS it ships with, or MKL), the
 #                         precision, and optionally the native memory policy (-Dvidtag.malloc)
 #   RACE_PYTORCH_KEPT=1   also run PyTorch with glibc keeping freed memory (as VidTag does by
@@ -30,7 +31,7 @@ b16_iters="${RACE_B16_ITERS:-3}"
 mix_batches="${RACE_MIX_BATCHES:-3}"
 b1_iters="${RACE_B1_ITERS:-20}"
 archs="${RACE_ARCHS:-single double}"
-vidtag_rows="${RACE_VIDTAG:-openblas:fp32 openblas:bf16 openblas:int8 openblas:fp32:retain mkl:fp32}"
+vidtag_rows="${RACE_VIDTAG:-openblas:fp32 openblas:bf16 openblas:int8 openblas:fp32:retain openblas:int8:retain mkl:fp32 mkl:int8 mkl:fp32:retain mkl:int8:retain}"
 pytorch_kept="${RACE_PYTORCH_KEPT:-1}"
 workloads="${RACE_WORKLOADS:-full mix}"
 layers="${RACE_LAYERS:-12}"
@@ -52,6 +53,9 @@ if [[ ! -f "$root/benchmarks/target/benchmarks.jar" || -n "${RACE_BUILD:-}" ]]; 
 fi
 # every system gets the same thread count and passive OpenMP waiting
 export OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" OMP_WAIT_POLICY=PASSIVE
+# OpenBLAS chooses its kernels from the CPU: an OPENBLAS_CORETYPE left in the environment (AVX2
+# kernels on an AVX-512 machine, say) would change only the VidTag/OpenBLAS rows
+unset OPENBLAS_CORETYPE
 java_race() {
   "${JAVA:-java}" -Xmx2g -cp "$root/benchmarks/target/benchmarks.jar:$root/benchmarks/target/lib/*" "$@"
 }
