@@ -8,15 +8,12 @@ import dev.vidtag.train.pretrain.Pretrainer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -26,9 +23,6 @@ import picocli.CommandLine.Spec;
         + "MLM) model on videos without their labels; writes checkpoints that `vidtag train "
         + "--init` starts from.")
 final class PretrainCommand implements Callable<Integer> {
-  private static final Set<String> ALLOWED_WITH_RESUME =
-      Set.of("--resume", "--workers", "--threads", "--device");
-
   @Spec CommandSpec spec;
 
   @Mixin RuntimeMixin runtime;
@@ -134,14 +128,7 @@ final class PretrainCommand implements Callable<Integer> {
   }
 
   private Pretrainer resumedPretrainer() {
-    List<String> others = spec.commandLine().getParseResult().matchedOptions().stream()
-        .map(OptionSpec::longestName)
-        .filter(name -> !ALLOWED_WITH_RESUME.contains(name))
-        .toList();
-    if (!others.isEmpty()) {
-      throw new IllegalArgumentException("--resume continues with the run's own options; drop "
-          + String.join(", ", others));
-    }
+    ResumeOptions.refuseOthers(spec);
     return Pretrainer.resuming(resume, workers);
   }
 

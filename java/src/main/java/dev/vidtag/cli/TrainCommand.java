@@ -8,14 +8,11 @@ import dev.vidtag.train.PretrainedInit;
 import dev.vidtag.train.Trainer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -24,9 +21,6 @@ import picocli.CommandLine.Spec;
     description = "Fine-tunes a single- or double-stream classifier with the reference's tricks "
         + "(parameter groups, warmup and linear decay, EMA, FGM or PGD) and checkpoints it.")
 final class TrainCommand implements Callable<Integer> {
-  private static final Set<String> ALLOWED_WITH_RESUME =
-      Set.of("--resume", "--workers", "--threads", "--device");
-
   @Spec CommandSpec spec;
 
   @Mixin RuntimeMixin runtime;
@@ -148,14 +142,7 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   private Trainer resumedTrainer() {
-    List<String> others = spec.commandLine().getParseResult().matchedOptions().stream()
-        .map(OptionSpec::longestName)
-        .filter(name -> !ALLOWED_WITH_RESUME.contains(name))
-        .toList();
-    if (!others.isEmpty()) {
-      throw new IllegalArgumentException("--resume continues with the run's own options; drop "
-          + String.join(", ", others));
-    }
+    ResumeOptions.refuseOthers(spec);
     return Trainer.resuming(resume, workers);
   }
 

@@ -1,0 +1,30 @@
+package dev.vidtag.cli;
+
+import java.util.List;
+import java.util.Set;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+
+/**
+ * What {@code --resume} of {@code train} and {@code pretrain} accepts beside itself: a resumed
+ * run continues with the options it was started with, so only those that do not change what it
+ * computes (loader threads, the runtime's threads and device) may come with it.
+ */
+final class ResumeOptions {
+  private static final Set<String> ALLOWED =
+      Set.of("--resume", "--workers", "--threads", "--device");
+
+  private ResumeOptions() {}
+
+  /** Fails naming every other option given on the command line. */
+  static void refuseOthers(CommandSpec spec) {
+    List<String> others = spec.commandLine().getParseResult().matchedOptions().stream()
+        .map(OptionSpec::longestName)
+        .filter(name -> !ALLOWED.contains(name))
+        .toList();
+    if (!others.isEmpty()) {
+      throw new IllegalArgumentException("--resume continues with the run's own options; drop "
+          + String.join(", ", others));
+    }
+  }
+}
