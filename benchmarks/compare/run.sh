@@ -16,8 +16,8 @@
 #                 openblas:int8:retain mkl:fp32 mkl:int8 mkl:fp32:retain mkl:int8:retain"
 #                         VidTag rows: LibTorch's BLAS (the OpenBLAS it ships with, or MKL), the
 #                         precision, and optionally the native memory policy (-Dvidtag.malloc)
-#   RACE_PYTORCH_KEPT=1   also run PyTorch with glibc keeping freed memory (as VidTag does by
-#                         default), to show what the allocator alone is worth
+#   RACE_PYTORCH_KEPT=1   also run PyTorch with glibc keeping freed memory (as VidTag does with
+#                         -Dvidtag.malloc=retain), to show what the allocator alone is worth
 #   RACE_LAYERS=12        BERT layers (fewer for a quick check of the script itself)
 #   RACE_RESUME=1         keep OUT/results and skip the rows already measured there
 #   RACE_VENV=DIR         the Python environment (default benchmarks/compare/.venv, created on

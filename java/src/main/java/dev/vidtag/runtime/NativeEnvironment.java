@@ -7,7 +7,7 @@ import org.bytedeco.javacpp.annotation.Platform;
 
 /**
  * The C library's view of the process: its environment and its allocator. Java cannot change
- * its own environment, but OpenMP and OpenBLAS read theirs from the C environment when they
+ * its own environment, but OpenMP and LibTorch read theirs from the C environment when they
  * load, so VidTag sets it here before LibTorch loads. Its JNI library links nothing but libc, so
  * loading it loads no OpenMP.
  */
