@@ -8,6 +8,7 @@ import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.Collator;
 import dev.vidtag.data.FrameSampler;
 import dev.vidtag.data.Loader;
+import dev.vidtag.data.SampleSource;
 import dev.vidtag.data.TextRule;
 import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.data.VideoSampleSource;
@@ -56,10 +57,26 @@ public final class Validation {
   /** The official score of the model's top class on every video of {@code source}. */
   static OfficialScore score(VideoClassifierModel model, VideoSampleSource source,
       Collator collator, CategoryMap categories, int batchSize, int workers) {
+    int[] truth = new int[source.size()];
+    int[] predicted = topClasses(model, source, collator, batchSize, workers, truth);
+    return OfficialScore.of(truth, predicted, categories);
+  }
+
+  /**
+   * The model's top class for every sample of {@code source}, in the source's order, in
+   * evaluation mode (the model's mode is restored after).
+   */
+  public static int[] topClasses(VideoClassifierModel model, SampleSource source,
+      Collator collator, int batchSize, int workers) {
+    return topClasses(model, source, collator, batchSize, workers, null);
+  }
+
+  /** As above; when {@code labels} is not null, each sample's label is written into it too. */
+  private static int[] topClasses(VideoClassifierModel model, SampleSource source,
+      Collator collator, int batchSize, int workers, int[] labels) {
     boolean wasTraining = model.is_training();
     model.train(false);
     int n = source.size();
-    int[] truth = new int[n];
     int[] predicted = new int[n];
     try (NoGradGuard noGrad = new NoGradGuard();
          Loader loader = new Loader(source, BatchPlan.inOrder(n, batchSize), collator,
@@ -71,18 +88,22 @@ public final class Validation {
               batch.frames(), batch.frameMask())).logits();
           long[] argmax = new long[batch.size()];
           logits.argmax(new LongOptional(1), false).contiguous().data_ptr_long().get(argmax);
-          long[] labels = new long[batch.size()];
-          batch.labels().contiguous().data_ptr_long().get(labels);
           int[] indices = batch.sampleIndices();
           for (int i = 0; i < indices.length; i++) {
             predicted[indices[i]] = (int) argmax[i];
-            truth[indices[i]] = (int) labels[i];
+          }
+          if (labels != null) {
+            long[] batchLabels = new long[batch.size()];
+            batch.labels().contiguous().data_ptr_long().get(batchLabels);
+            for (int i = 0; i < indices.length; i++) {
+              labels[indices[i]] = (int) batchLabels[i];
+            }
           }
         }
       }
     } finally {
       model.train(wasTraining);
     }
-    return OfficialScore.of(truth, predicted, categories);
+    return predicted;
   }
 }

@@ -1,13 +1,10 @@
 package dev.vidtag.benchmarks.compare;
 
 import dev.vidtag.data.AnnotationReader;
-import dev.vidtag.data.Batch;
-import dev.vidtag.data.BatchPlan;
 import dev.vidtag.data.BertTokenizer;
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.Collator;
 import dev.vidtag.data.FrameSampler;
-import dev.vidtag.data.Loader;
 import dev.vidtag.data.TextRule;
 import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.data.VideoSampleSource;
@@ -16,18 +13,14 @@ import dev.vidtag.eval.OfficialScore;
 import dev.vidtag.eval.ResultFile;
 import dev.vidtag.model.ModelConfig;
 import dev.vidtag.model.ModelDirectory;
-import dev.vidtag.model.ModelInputs;
 import dev.vidtag.model.VideoClassifierModel;
 import dev.vidtag.runtime.TorchRuntime;
+import dev.vidtag.train.Validation;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.LongOptional;
-import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.Tensor;
 
 /**
  * The official score of a trained model on a labelled split, with fp32 weights and then with
@@ -68,9 +61,9 @@ public final class Int8Score {
       for (int i = 0; i < videos.size(); i++) {
         truthLv2[i] = truth.get(videos.get(i).id());
       }
-      int[] fp32 = predict(model, source, collator);
+      int[] fp32 = Validation.topClasses(model, source, collator, 32, 1);
       model.quantizeInt8();
-      int[] int8 = predict(model, source, collator);
+      int[] int8 = Validation.topClasses(model, source, collator, 32, 1);
       OfficialScore fp32Score = OfficialScore.of(truthLv2, fp32, categories);
       OfficialScore int8Score = OfficialScore.of(truthLv2, int8, categories);
       int changed = 0;
@@ -81,28 +74,5 @@ public final class Int8Score {
               + " (change %+.4f); %d predictions changed%n", modelDir, videos.size(), split,
           fp32Score.mean(), int8Score.mean(), int8Score.mean() - fp32Score.mean(), changed);
     }
-  }
-
-  private static int[] predict(VideoClassifierModel model, VideoSampleSource source,
-      Collator collator) {
-    int[] predicted = new int[source.size()];
-    try (NoGradGuard noGrad = new NoGradGuard();
-         Loader loader = new Loader(source, BatchPlan.inOrder(source.size(), 32), collator,
-             new Loader.Options(1, 4, 0))) {
-      Loader.Epoch batches = loader.epoch(0);
-      while (batches.hasNext()) {
-        try (Batch batch = batches.next(); PointerScope scope = new PointerScope()) {
-          Tensor logits = model.forward(new ModelInputs(batch.textIds(), batch.textMask(),
-              batch.frames(), batch.frameMask())).logits();
-          long[] argmax = new long[batch.size()];
-          logits.argmax(new LongOptional(1), false).contiguous().data_ptr_long().get(argmax);
-          int[] indices = batch.sampleIndices();
-          for (int i = 0; i < indices.length; i++) {
-            predicted[indices[i]] = (int) argmax[i];
-          }
-        }
-      }
-    }
-    return predicted;
   }
 }
