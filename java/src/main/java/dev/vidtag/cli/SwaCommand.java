@@ -6,7 +6,7 @@ import dev.vidtag.model.ModelDirectory;
 import dev.vidtag.model.VideoClassifierModel;
 import dev.vidtag.train.CheckpointAverage;
 import dev.vidtag.train.CheckpointAverage.Checkpoint;
-import dev.vidtag.train.Trainer;
+import dev.vidtag.train.RunOptions;
 import dev.vidtag.train.Validation;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -65,7 +65,7 @@ final class SwaCommand implements Callable<Integer> {
       printer.printf(Locale.ROOT, "  step %d  score %.4f  %s%n", c.step(), c.score(), c.directory());
     }
     printer.printf("averaged %d checkpoints into %s%n", chosen.size(), out);
-    if (Files.isRegularFile(run.resolve(Trainer.OPTIONS_FILE))) {
+    if (Files.isRegularFile(run.resolve(RunOptions.FILE))) {
       OfficialScore score = Validation.ofRun(run, average, out, workers);
       printer.printf(Locale.ROOT, "validation mean F1 of the average: %.4f (lv1 %.4f / %.4f, lv2 %.4f / %.4f); best single checkpoint: %.4f%n",
           score.mean(), score.lv1MicroF1(), score.lv1MacroF1(), score.lv2MicroF1(),

@@ -1,13 +1,11 @@
 package dev.vidtag.train;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vidtag.data.AnnotationReader;
 import dev.vidtag.data.Batch;
 import dev.vidtag.data.BatchPlan;
 import dev.vidtag.data.BertTokenizer;
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.Collator;
-import dev.vidtag.data.DataException;
 import dev.vidtag.data.FrameSampler;
 import dev.vidtag.data.Loader;
 import dev.vidtag.data.Seeds;
@@ -116,8 +114,6 @@ public final class Trainer {
   public record Result(long steps, OfficialScore bestScore, long bestStep, Path best,
       OfficialScore majorityBaseline, long skippedSteps, List<String> skippedPerturbations) {}
 
-  public static final String OPTIONS_FILE = "options.json";
-  private static final ObjectMapper JSON = new ObjectMapper();
   private PretrainedInit.Transfer transfer;
 
   private final Options options;
@@ -153,16 +149,7 @@ public final class Trainer {
 
   /** The options a run was started with ({@code RUN/options.json}). */
   public static Options readOptions(Path run) {
-    Path file = run.resolve(OPTIONS_FILE);
-    if (!Files.isRegularFile(file)) {
-      throw new IllegalArgumentException(run + " has no " + OPTIONS_FILE
-          + ": not a run of vidtag train");
-    }
-    try {
-      return JSON.readValue(file.toFile(), Options.class);
-    } catch (IOException e) {
-      throw DataException.at(file, null, null, "unreadable run options: " + e.getMessage());
-    }
+    return RunOptions.read(run, Options.class, "vidtag train");
   }
 
   /** What {@link Options#init} copied, once the run has started; null otherwise. */
@@ -173,12 +160,12 @@ public final class Trainer {
   public Result run() {
     Options o = options;
     if (!resume) {
-      if (Files.exists(o.out().resolve(OPTIONS_FILE))
+      if (Files.exists(o.out().resolve(RunOptions.FILE))
           || Files.exists(o.out().resolve("metrics.jsonl"))) {
         throw new IllegalArgumentException(o.out() + " already holds a run; choose another --out, "
             + "or continue it with --resume");
       }
-      writeOptions();
+      RunOptions.write(o.out(), o);
     }
     CategoryMap categories = CategoryMap.official();
     List<VideoAnnotation> labeled =
@@ -253,16 +240,6 @@ public final class Trainer {
       run.close();
       return new Result(run.step, run.bestScore, run.bestStep, o.out().resolve("best"), baseline,
           run.guard.skipped(), List.copyOf(run.skippedPerturbations));
-    }
-  }
-
-  private void writeOptions() {
-    try {
-      Files.createDirectories(options.out());
-      AtomicFiles.writeString(options.out().resolve(OPTIONS_FILE),
-          JSON.writerWithDefaultPrettyPrinter().writeValueAsString(options));
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + options.out().resolve(OPTIONS_FILE), e);
     }
   }
 

@@ -16,7 +16,6 @@ import dev.vidtag.data.Seeds;
 import dev.vidtag.data.TextRule;
 import dev.vidtag.data.VideoSampleSource;
 import dev.vidtag.data.ZipFeatureStore;
-import dev.vidtag.io.AtomicFiles;
 import dev.vidtag.model.Architecture;
 import dev.vidtag.model.BertConfig;
 import dev.vidtag.model.DecoderConfig;
@@ -33,8 +32,8 @@ import dev.vidtag.model.weights.WeightFiles;
 import dev.vidtag.train.LinearWarmupDecay;
 import dev.vidtag.train.MetricsLog;
 import dev.vidtag.train.Progress;
+import dev.vidtag.train.RunOptions;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -71,8 +70,6 @@ public final class Pretrainer {
   public record Result(long steps, Path lastCheckpoint, Map<String, Double> lastLoss,
       double seconds, long skippedSteps) {}
 
-  /** The options a run was started with, in its directory. */
-  public static final String OPTIONS_FILE = "options.json";
   private static final long DROPOUT_STREAM = 0x64726f70L;
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -105,16 +102,7 @@ public final class Pretrainer {
 
   /** The options a run was started with ({@code RUN/options.json}). */
   public static PretrainOptions readOptions(Path run) {
-    Path file = run.resolve(OPTIONS_FILE);
-    if (!Files.isRegularFile(file)) {
-      throw new IllegalArgumentException(run + " has no " + OPTIONS_FILE
-          + ": not a run of vidtag pretrain");
-    }
-    try {
-      return JSON.readValue(file.toFile(), PretrainOptions.class);
-    } catch (IOException e) {
-      throw DataException.at(file, null, null, "unreadable run options: " + e.getMessage());
-    }
+    return RunOptions.read(run, PretrainOptions.class, "vidtag pretrain");
   }
 
   public Result run() {
@@ -218,18 +206,12 @@ public final class Pretrainer {
 
   private void startRun() {
     Path out = options.out();
-    if (Files.exists(out.resolve(OPTIONS_FILE)) || Files.isDirectory(out.resolve("checkpoints"))
+    if (Files.exists(out.resolve(RunOptions.FILE)) || Files.isDirectory(out.resolve("checkpoints"))
         || Files.exists(out.resolve("metrics.jsonl"))) {
       throw new IllegalArgumentException(out + " already holds a run; choose another --out, "
           + "or continue it with --resume");
     }
-    try {
-      Files.createDirectories(out);
-      AtomicFiles.writeString(out.resolve(OPTIONS_FILE),
-          JSON.writerWithDefaultPrettyPrinter().writeValueAsString(options));
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + out.resolve(OPTIONS_FILE), e);
-    }
+    RunOptions.write(out, options);
   }
 
   /** Where a checkpoint left the run: its step and the non-finite guard's counts. */
