@@ -133,12 +133,8 @@ final class PretrainCommand implements Callable<Integer> {
   }
 
   private Pretrainer newPretrainer() {
-    for (Object[] required : new Object[][] {{"--data", data}, {"--arch", arch},
-        {"--text-model", textModel}, {"--out", out}}) {
-      if (required[1] == null) {
-        throw new IllegalArgumentException("missing " + required[0] + " (required unless --resume)");
-      }
-    }
+    ResumeOptions.requireForNewRun(new Object[][] {{"--data", data}, {"--arch", arch},
+        {"--text-model", textModel}, {"--out", out}});
     Architecture architecture = Architecture.fromConfigName(arch);
     if (architecture == null) {
       throw new IllegalArgumentException("--arch must be single or double, got '" + arch + "'");

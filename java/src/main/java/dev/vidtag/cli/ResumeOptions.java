@@ -16,6 +16,15 @@ final class ResumeOptions {
 
   private ResumeOptions() {}
 
+  /** Fails naming the first of {@code {name, value}} pairs whose value a new run lacks. */
+  static void requireForNewRun(Object[][] options) {
+    for (Object[] option : options) {
+      if (option[1] == null) {
+        throw new IllegalArgumentException("missing " + option[0] + " (required unless --resume)");
+      }
+    }
+  }
+
   /** Fails naming every other option given on the command line. */
   static void refuseOthers(CommandSpec spec) {
     List<String> others = spec.commandLine().getParseResult().matchedOptions().stream()

@@ -147,11 +147,7 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   private Trainer newTrainer() {
-    for (Object[] required : new Object[][] {{"--data", data}, {"--arch", arch}, {"--out", out}}) {
-      if (required[1] == null) {
-        throw new IllegalArgumentException("missing " + required[0] + " (required unless --resume)");
-      }
-    }
+    ResumeOptions.requireForNewRun(new Object[][] {{"--data", data}, {"--arch", arch}, {"--out", out}});
     if ((textModel == null) == (init == null)) {
       throw new IllegalArgumentException("give either --text-model or --init");
     }
