@@ -45,6 +45,17 @@ int vidtag_cuda_device_count(void);
 /* Library version, "major.minor.patch". */
 const char* vidtag_version(void);
 
+/* ---- CPU ----------------------------------------------------------------------------------
+ * The x86 features that this CPU and the operating system support, as VIDTAG_CPU_* bits: what
+ * the CPU kernels dispatch on, and what tells whether FBGEMM's int8 kernels accumulate in int32
+ * (AVX-512 VNNI) or add pairs of products in a saturating int16 (AVX2, AVX-512 without VNNI). */
+#define VIDTAG_CPU_AVX2_FMA (1u << 0)
+#define VIDTAG_CPU_AVX512 (1u << 1) /* AVX-512 F, BW, DQ and VL together */
+#define VIDTAG_CPU_AVX512_VNNI (1u << 2)
+#define VIDTAG_CPU_AVX512_BF16 (1u << 3)
+#define VIDTAG_CPU_AVX_VNNI (1u << 4)
+uint32_t vidtag_cpu_features(void);
+
 /* ---- EMA ----------------------------------------------------------------------------------
  * shadow[i] = decay * shadow[i] + (1 - decay) * param[i], elementwise.
  * shadow is fp32; param is fp32 or bf16 (param_dtype). */

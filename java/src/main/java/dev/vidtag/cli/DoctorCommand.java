@@ -2,10 +2,13 @@ package dev.vidtag.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.vidtag.kernels.CpuFeatures;
 import dev.vidtag.kernels.FusedKernels;
+import dev.vidtag.model.Int8WeightRange;
 import dev.vidtag.runtime.TorchRuntime;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.bytedeco.openblas.global.openblas_nolapack;
@@ -43,6 +46,8 @@ final class DoctorCommand implements Callable<Integer> {
     report.put("libtorch", Versions.libTorch());
     report.put("javacpp", Versions.javacpp());
     report.put("cpu_capability", torch.get_cpu_capability().getString());
+    report.put("cpu_features", CpuFeatures.detect().toString());
+    report.put("int8_weight_range", Int8WeightRange.forThisProcess().toString().toLowerCase(Locale.ROOT));
     report.put("intra_op_threads", torch.get_num_threads());
     report.put("inter_op_threads", torch.get_num_interop_threads());
     report.put("blas", TorchRuntime.blas());

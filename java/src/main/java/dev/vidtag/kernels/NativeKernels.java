@@ -43,6 +43,8 @@ final class NativeKernels {
 
   static native @Cast("const char*") BytePointer vidtag_version();
 
+  static native @Cast("uint32_t") int vidtag_cpu_features();
+
   static native int vidtag_ema_update_cpu(@Cast("float*const*") LongPointer shadow,
       @Cast("const void*const*") LongPointer param, int paramDtype,
       @Cast("const int64_t*") LongPointer numel, long count, float decay);

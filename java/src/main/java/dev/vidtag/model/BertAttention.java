@@ -17,8 +17,8 @@ final class BertAttention extends Module {
     return output.forward(self.forward(x, bias), x);
   }
 
-  void quantizeInt8() {
-    self.quantizeInt8();
-    output.quantizeInt8();
+  void quantizeInt8(Int8WeightRange range) {
+    self.quantizeInt8(range);
+    output.quantizeInt8(range);
   }
 }

@@ -32,9 +32,9 @@ final class BertEncoder extends Module {
     return hidden;
   }
 
-  void quantizeInt8() {
+  void quantizeInt8(Int8WeightRange range) {
     for (BertLayer layer : layers) {
-      layer.quantizeInt8();
+      layer.quantizeInt8(range);
     }
   }
 }

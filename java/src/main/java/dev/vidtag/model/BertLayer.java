@@ -21,10 +21,10 @@ final class BertLayer extends Module {
     return output.forward(intermediate.forward(attended), attended);
   }
 
-  void quantizeInt8() {
-    attention.quantizeInt8();
-    intermediate.dense.quantizeInt8();
-    output.quantizeInt8();
+  void quantizeInt8(Int8WeightRange range) {
+    attention.quantizeInt8(range);
+    intermediate.dense.quantizeInt8(range);
+    output.quantizeInt8(range);
   }
 
   /** {@code intermediate.dense} followed by the exact GELU. */

@@ -58,8 +58,8 @@ public final class BertModel extends Module {
    * Switches the encoder layers' linear layers (attention and feed-forward) to int8 weights for
    * inference; the embeddings and the pooler stay fp32.
    */
-  public void quantizeInt8() {
-    encoder.quantizeInt8();
+  public void quantizeInt8(Int8WeightRange range) {
+    encoder.quantizeInt8(range);
   }
 
   /** tanh(dense(hidden[:, 0])), as Hugging Face's pooler. */

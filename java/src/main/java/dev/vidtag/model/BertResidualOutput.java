@@ -25,7 +25,7 @@ final class BertResidualOutput extends Module {
     return layerNorm.forward(projected.add(residual));
   }
 
-  void quantizeInt8() {
-    dense.quantizeInt8();
+  void quantizeInt8(Int8WeightRange range) {
+    dense.quantizeInt8(range);
   }
 }

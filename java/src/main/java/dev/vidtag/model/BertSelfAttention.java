@@ -33,9 +33,9 @@ final class BertSelfAttention extends Module {
     return Layers.mergeHeads(context);
   }
 
-  void quantizeInt8() {
-    query.quantizeInt8();
-    key.quantizeInt8();
-    value.quantizeInt8();
+  void quantizeInt8(Int8WeightRange range) {
+    query.quantizeInt8(range);
+    key.quantizeInt8(range);
+    value.quantizeInt8(range);
   }
 }

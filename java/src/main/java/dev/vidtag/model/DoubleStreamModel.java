@@ -36,10 +36,10 @@ public final class DoubleStreamModel extends VideoClassifierModel {
   }
 
   @Override
-  protected void quantizeLayersInt8() {
-    bert.quantizeInt8();
+  protected void quantizeLayersInt8(Int8WeightRange range) {
+    bert.quantizeInt8(range);
     for (TransformerDecoderLayer layer : decoderLayers) {
-      layer.quantizeInt8();
+      layer.quantizeInt8(range);
     }
   }
 

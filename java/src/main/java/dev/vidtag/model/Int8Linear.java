@@ -1,6 +1,8 @@
 package dev.vidtag.model;
 
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarOptional;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.T_TensorTensorDoubleLong_T;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -18,6 +20,10 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * (every row then spans at most [-1, 1]), that matrix is quantized per tensor, and the output is
  * multiplied back by the row scales: per-channel weights for one extra pass over the output. The
  * bias goes in divided by the row scales, so that the one multiplication restores it too.
+ *
+ * <p>The quantized weights span the {@link Int8WeightRange} that FBGEMM's kernel on this CPU sums
+ * without overflow: all 255 levels where it accumulates in int32 (AVX-512 VNNI), [-63, 63]
+ * elsewhere.
  *
  * <p>The tensors are created outside any pointer scope's reach ({@code retainReference}): the
  * layer lives as long as the model.
@@ -47,10 +53,16 @@ public final class Int8Linear {
   }
 
   /**
-   * Quantizes an fp32 CPU weight [out, in] with its bias [out]; the caller's tensors are left as
+   * Quantizes an fp32 CPU weight [out, in] with its bias [out] to the range this CPU's kernel
+   * computes exactly ({@link Int8WeightRange#forThisProcess()}); the caller's tensors are left as
    * they are (the int8 layer keeps its own copies).
    */
   public static Int8Linear quantize(Tensor weight, Tensor bias) {
+    return quantize(weight, bias, Int8WeightRange.forThisProcess());
+  }
+
+  /** As {@link #quantize(Tensor, Tensor)}, to the given range. */
+  public static Int8Linear quantize(Tensor weight, Tensor bias, Int8WeightRange range) {
     if (weight.dim() != 2 || weight.scalar_type().intern() != ScalarType.Float) {
       throw new IllegalArgumentException("int8 quantization needs an fp32 weight [out, in], got "
           + weight.dim() + "-d " + weight.scalar_type().intern());
@@ -68,14 +80,33 @@ public final class Int8Linear {
     Tensor rowScales = w.abs().amax(new long[] {1}, false);
     rowScales = torch.where(rowScales.gt(new Scalar(0.0)), rowScales, torch.ones_like(rowScales));
     Tensor normalized = w.div(rowScales.unsqueeze(1)).contiguous();
-    T_TensorTensorDoubleLong_T q = torch.fbgemm_linear_quantize_weight(normalized);
-    // the tuple's get0/get1 are references into the tuple, which the garbage collector frees:
-    // take owning handles of our own
-    Tensor int8 = new Tensor(q.get0());
-    Tensor columnOffsets = new Tensor(q.get1());
+    Tensor int8;
+    Tensor columnOffsets;
+    double scale;
+    long zeroPoint;
+    if (range == Int8WeightRange.FULL) {
+      T_TensorTensorDoubleLong_T q = torch.fbgemm_linear_quantize_weight(normalized);
+      // the tuple's get0/get1 are references into the tuple, which the garbage collector frees:
+      // take owning handles of our own
+      int8 = new Tensor(q.get0());
+      columnOffsets = new Tensor(q.get1());
+      scale = q.get2();
+      zeroPoint = q.get3();
+    } else {
+      int levels = range.largestLevel();
+      int8 = normalized.mul(new Scalar((double) levels)).round()
+          .clamp(new ScalarOptional(new Scalar(-levels)), new ScalarOptional(new Scalar(levels)))
+          .to(ScalarType.Char).contiguous();
+      // FBGEMM's column offsets: each output row's sum of quantized weights minus its zero
+      // point times the input width (the zero point is 0 here)
+      columnOffsets = int8.to(ScalarType.Int).sum(new long[] {1}, false,
+          new ScalarTypeOptional(ScalarType.Int)).contiguous();
+      scale = 1.0 / levels;
+      zeroPoint = 0;
+    }
     Tensor packed = torch.fbgemm_pack_quantized_matrix(int8);
     Tensor scaledBias = bias.detach().div(rowScales).contiguous();
-    return new Int8Linear(int8, packed, columnOffsets, q.get2(), q.get3(), scaledBias,
+    return new Int8Linear(int8, packed, columnOffsets, scale, zeroPoint, scaledBias,
         rowScales.contiguous());
   }
 

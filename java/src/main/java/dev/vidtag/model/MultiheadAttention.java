@@ -48,14 +48,14 @@ final class MultiheadAttention extends Module {
   }
 
   /** Each of the three input projections gets its own int8 scale. */
-  void quantizeInt8() {
+  void quantizeInt8(Int8WeightRange range) {
     Int8Linear[] parts = new Int8Linear[3];
     for (int part = 0; part < 3; part++) {
       parts[part] = Int8Linear.quantize(inProjWeight.narrow(0, (long) part * width, width),
-          inProjBias.narrow(0, (long) part * width, width));
+          inProjBias.narrow(0, (long) part * width, width), range);
     }
     inProjInt8 = parts;
-    outProj.quantizeInt8();
+    outProj.quantizeInt8(range);
   }
 
   private Tensor project(Tensor x, int part) {

@@ -22,8 +22,8 @@ public final class SingleStreamModel extends VideoClassifierModel {
   }
 
   @Override
-  protected void quantizeLayersInt8() {
-    bert.quantizeInt8();
+  protected void quantizeLayersInt8(Int8WeightRange range) {
+    bert.quantizeInt8(range);
   }
 
   @Override

@@ -44,10 +44,10 @@ final class TransformerDecoderLayer extends Module {
     return norm3.forward(x.add(Layers.dropout(linear2.forward(hidden), dropout, training)));
   }
 
-  void quantizeInt8() {
-    selfAttn.quantizeInt8();
-    multiheadAttn.quantizeInt8();
-    linear1.quantizeInt8();
-    linear2.quantizeInt8();
+  void quantizeInt8(Int8WeightRange range) {
+    selfAttn.quantizeInt8(range);
+    multiheadAttn.quantizeInt8(range);
+    linear1.quantizeInt8(range);
+    linear2.quantizeInt8(range);
   }
 }

@@ -46,9 +46,15 @@ public abstract class VideoClassifierModel extends Module {
    * logits. The frame projection, the classifier, the embeddings and the LayerNorms stay fp32.
    * The fp32 weights are kept (the state dict and saving are unchanged); the model must be fp32,
    * on the CPU and in eval mode, and stays in eval mode: training an int8 model is refused.
-   * Calling it again re-quantizes from the fp32 weights.
+   * Calling it again re-quantizes from the fp32 weights. The weights span the range this CPU's
+   * int8 kernel computes exactly ({@link Int8WeightRange#forThisProcess()}).
    */
   public final void quantizeInt8() {
+    quantizeInt8(Int8WeightRange.forThisProcess());
+  }
+
+  /** As {@link #quantizeInt8()}, with weights quantized to the given range. */
+  public final void quantizeInt8(Int8WeightRange range) {
     if (parameterType() != ScalarType.Float) {
       throw new IllegalStateException("int8 weights are quantized from fp32 weights; this model is "
           + parameterType());
@@ -56,7 +62,7 @@ public abstract class VideoClassifierModel extends Module {
     if (is_training()) {
       throw new IllegalStateException("int8 weights are for inference: call eval() first");
     }
-    quantizeLayersInt8();
+    quantizeLayersInt8(range);
     int8 = true;
   }
 
@@ -65,7 +71,7 @@ public abstract class VideoClassifierModel extends Module {
     return int8;
   }
 
-  protected abstract void quantizeLayersInt8();
+  protected abstract void quantizeLayersInt8(Int8WeightRange range);
 
   /** Logits, pooled vector and pooled sequence for one batch; honours train/eval mode. */
   public final ModelOutputs forward(ModelInputs inputs) {

@@ -90,7 +90,8 @@ class FreshStartTest {
   @Test
   void threadsOptionAndUserWaitPolicyAreHonoured(@TempDir Path dir) throws Exception {
     Result result = runVidTag(dir.resolve("cache"), Map.of("OMP_WAIT_POLICY", "ACTIVE",
-        "OPENBLAS_CORETYPE", "HASWELL"), "doctor", "--json", "--threads", "1");
+        "OPENBLAS_CORETYPE", "HASWELL", "FBGEMM_ENABLE_INSTRUCTIONS", "AVX2"),
+        "doctor", "--json", "--threads", "1");
     assertEquals(0, result.exitCode(), result.stderr());
     JsonNode report = JSON.readTree(result.stdout());
     assertEquals(1, report.get("intra_op_threads").asInt());
@@ -98,5 +99,7 @@ class FreshStartTest {
     assertEquals("ACTIVE", report.get("omp_wait_policy").asText());
     assertEquals("HASWELL", report.get("openblas_coretype").asText(),
         "doctor shows kernels forced by the environment");
+    assertEquals("reduced", report.get("int8_weight_range").asText(),
+        "FBGEMM told to use AVX2 gets weights its int16 pair sums hold, whatever the CPU");
   }
 }
