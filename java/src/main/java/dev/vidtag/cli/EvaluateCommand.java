@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.eval.Evaluation;
 import dev.vidtag.io.AtomicFiles;
+import dev.vidtag.io.DataException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -45,7 +46,7 @@ final class EvaluateCommand implements Callable<Integer> {
       spec.commandLine().getOut().println(json.writeValueAsString(evaluation.scoreJson()));
       spec.commandLine().getOut().flush();
       return 0;
-    } catch (dev.vidtag.data.DataException e) {
+    } catch (dev.vidtag.io.DataException e) {
       throw new IllegalArgumentException(e.getMessage(), e);
     }
   }

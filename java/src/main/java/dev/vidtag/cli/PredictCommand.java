@@ -1,7 +1,7 @@
 package dev.vidtag.cli;
 
 import dev.vidtag.data.CategoryMap;
-import dev.vidtag.data.DataException;
+import dev.vidtag.io.DataException;
 import dev.vidtag.eval.ResultFile;
 import dev.vidtag.infer.EnsembleMember;
 import dev.vidtag.infer.Fuse;

@@ -2,7 +2,7 @@ package dev.vidtag.cli;
 
 import dev.vidtag.data.AnnotationReader;
 import dev.vidtag.data.CategoryMap;
-import dev.vidtag.data.DataException;
+import dev.vidtag.io.DataException;
 import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.eval.OfficialScore;
 import dev.vidtag.infer.EnsembleMember;

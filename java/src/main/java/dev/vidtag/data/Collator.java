@@ -1,5 +1,6 @@
 package dev.vidtag.data;
 
+import dev.vidtag.io.DataException;
 import dev.vidtag.runtime.TorchRuntime;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;

@@ -1,5 +1,7 @@
 package dev.vidtag.data;
 
+import dev.vidtag.io.DataException;
+
 /**
  * Frame features by video id, e.g. one split's {@code zip_feats/<split>.zip}. Implementations
  * are safe for concurrent readers and close their files.

@@ -1,5 +1,6 @@
 package dev.vidtag.data;
 
+import dev.vidtag.io.DataException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;

@@ -1,6 +1,7 @@
 package dev.vidtag.data;
 
 import dev.vidtag.data.FrameFeatures.ElementType;
+import dev.vidtag.io.DataException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;

@@ -1,5 +1,7 @@
 package dev.vidtag.data;
 
+import dev.vidtag.io.DataException;
+
 /**
  * Samples by index, e.g. one split's annotations with their frame features. Implementations are
  * safe for concurrent calls (the loader's workers call {@link #sample} at the same time) and

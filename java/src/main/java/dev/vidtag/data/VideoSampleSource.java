@@ -1,5 +1,6 @@
 package dev.vidtag.data;
 
+import dev.vidtag.io.DataException;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;

@@ -1,5 +1,6 @@
 package dev.vidtag.data;
 
+import dev.vidtag.io.DataException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;

@@ -1,5 +1,6 @@
 package dev.vidtag.data;
 
+import dev.vidtag.io.DataException;
 import java.util.zip.CRC32;
 import java.util.zip.ZipOutputStream;
 

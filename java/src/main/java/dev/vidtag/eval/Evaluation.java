@@ -1,7 +1,7 @@
 package dev.vidtag.eval;
 
 import dev.vidtag.data.CategoryMap;
-import dev.vidtag.data.DataException;
+import dev.vidtag.io.DataException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;

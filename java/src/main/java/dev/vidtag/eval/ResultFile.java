@@ -1,7 +1,7 @@
 package dev.vidtag.eval;
 
 import dev.vidtag.data.CategoryMap;
-import dev.vidtag.data.DataException;
+import dev.vidtag.io.DataException;
 import dev.vidtag.io.AtomicFiles;
 import java.io.BufferedReader;
 import java.io.IOException;

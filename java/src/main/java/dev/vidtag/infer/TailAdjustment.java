@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vidtag.data.CategoryMap;
-import dev.vidtag.data.DataException;
+import dev.vidtag.io.DataException;
 import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.data.ZipFeatureStore;
 import dev.vidtag.eval.OfficialScore;

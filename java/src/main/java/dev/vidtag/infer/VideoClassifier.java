@@ -5,7 +5,7 @@ import dev.vidtag.data.Batch;
 import dev.vidtag.data.BatchPlan;
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.Collator;
-import dev.vidtag.data.DataException;
+import dev.vidtag.io.DataException;
 import dev.vidtag.data.Float16;
 import dev.vidtag.data.FrameFeatureSource;
 import dev.vidtag.data.FrameFeatures;

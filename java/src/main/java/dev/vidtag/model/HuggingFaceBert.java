@@ -1,6 +1,6 @@
 package dev.vidtag.model;
 
-import dev.vidtag.data.DataException;
+import dev.vidtag.io.DataException;
 import dev.vidtag.model.weights.LoadReport;
 import dev.vidtag.model.weights.SafetensorsWriter;
 import dev.vidtag.model.weights.StateDicts;

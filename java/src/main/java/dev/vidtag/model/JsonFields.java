@@ -2,7 +2,7 @@ package dev.vidtag.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vidtag.data.DataException;
+import dev.vidtag.io.DataException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

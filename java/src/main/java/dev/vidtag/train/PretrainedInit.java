@@ -1,6 +1,6 @@
 package dev.vidtag.train;
 
-import dev.vidtag.data.DataException;
+import dev.vidtag.io.DataException;
 import dev.vidtag.model.Architecture;
 import dev.vidtag.model.BertConfig;
 import dev.vidtag.model.ModelConfig;

@@ -1,7 +1,7 @@
 package dev.vidtag.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vidtag.data.DataException;
+import dev.vidtag.io.DataException;
 import dev.vidtag.eval.OfficialScore;
 import dev.vidtag.io.AtomicFiles;
 import dev.vidtag.model.weights.SafetensorsFile;

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vidtag.data.FrameFeatures.ElementType;
+import dev.vidtag.io.DataException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;

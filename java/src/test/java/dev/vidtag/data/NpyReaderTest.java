@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vidtag.data.FrameFeatures.ElementType;
+import dev.vidtag.io.DataException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vidtag.data.SyntheticDataset.FrameKind;
 import dev.vidtag.data.SyntheticDataset.Options;
+import dev.vidtag.io.DataException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

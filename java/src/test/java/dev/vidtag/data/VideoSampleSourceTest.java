@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vidtag.data.FrameFeatures.ElementType;
+import dev.vidtag.io.DataException;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;

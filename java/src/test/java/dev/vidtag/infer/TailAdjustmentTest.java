@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vidtag.data.CategoryMap;
-import dev.vidtag.data.DataException;
+import dev.vidtag.io.DataException;
 import dev.vidtag.eval.OfficialScore;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vidtag.cli.VidTag;
-import dev.vidtag.data.DataException;
+import dev.vidtag.io.DataException;
 import dev.vidtag.model.weights.SafetensorsFile;
 import dev.vidtag.model.weights.SafetensorsWriter;
 import dev.vidtag.model.weights.StateDicts;

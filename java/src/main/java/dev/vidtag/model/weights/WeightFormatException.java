@@ -1,6 +1,6 @@
 package dev.vidtag.model.weights;
 
-import dev.vidtag.data.DataException;
+import dev.vidtag.io.DataException;
 import java.nio.file.Path;
 
 /** A weights file that cannot be read: the message names the file and, where known, the tensor. */

@@ -2,7 +2,7 @@ package dev.vidtag.train.pretrain;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.vidtag.data.DataException;
+import dev.vidtag.io.DataException;
 import dev.vidtag.io.AtomicFiles;
 import dev.vidtag.model.ModelConfig;
 import dev.vidtag.model.ModelDirectory;

@@ -9,7 +9,7 @@ import dev.vidtag.data.BertTokenizer;
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.Collator;
 import dev.vidtag.data.ConcatenatedSource;
-import dev.vidtag.data.DataException;
+import dev.vidtag.io.DataException;
 import dev.vidtag.data.FrameSampler;
 import dev.vidtag.data.Loader;
 import dev.vidtag.data.Seeds;

@@ -1,4 +1,4 @@
-package dev.vidtag.data;
+package dev.vidtag.io;
 
 import java.nio.file.Path;
 
