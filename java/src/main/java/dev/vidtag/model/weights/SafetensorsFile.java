@@ -152,9 +152,15 @@ public final class SafetensorsFile implements AutoCloseable {
     return out;
   }
 
+  /**
+   * Unmaps the file now: its views must not be used afterwards. Java would unmap only when the
+   * garbage collector found the buffers, which tensor work does not prompt: a process that
+   * loaded a model after another kept every file's pages mapped.
+   */
   @Override
   public void close() {
     closed = true;
+    mappings.forEach(Unmapper::unmap);
     mappings.clear();
     closeQuietly(channel);
   }
