@@ -7,7 +7,9 @@
  * they point to is host memory for `_cpu` entries and device memory for `_cuda` entries.
  *
  * Every entry returns a vidtag_status. `_cuda` entries take a cudaStream_t as `void*` (NULL is
- * the default stream), are asynchronous with respect to the host unless stated otherwise, and
+ * the legacy default stream; the Java facades pass LibTorch's current stream of the tensors'
+ * device, so that the kernels order with LibTorch's own work), are asynchronous with respect to
+ * the host unless stated otherwise, and
  * return VIDTAG_ERR_CUDA_UNAVAILABLE when the library was built without CUDA or no device is
  * present. No LibTorch types cross this boundary, so Python (ctypes) can load it too.
  */
@@ -84,7 +86,9 @@ int vidtag_swa_accumulate_cuda(float* const* average, const void* const* x, int 
  * per_tensor[i] = ||x[i]||_2 and *total = sqrt(sum_i ||x[i]||^2); either output may be NULL.
  * CPU: float64 accumulation in a fixed chunk order, so the result does not depend on the
  * thread count. CUDA: per_tensor and total are DEVICE pointers; fp32 partial sums per block
- * combined in float64. */
+ * combined in float64 by atomic additions, whose order varies: the sums are not bitwise
+ * repeatable from call to call (they differ in the last bits of the float64 sum), and neither
+ * are the FGM/PGD steps scaled by them. */
 int vidtag_l2_norm_cpu(const void* const* x, int dtype, const int64_t* numel, int64_t count,
                        double* per_tensor, double* total);
 int vidtag_l2_norm_cuda(const void* const* x, int dtype, const int64_t* numel, int64_t count,

@@ -17,7 +17,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * The fused multi-tensor kernels of {@code native/}: one native call updates a whole list of
  * tensors. Every argument is checked here, before the native call, and a bad one raises
  * {@link IllegalArgumentException} naming the offending tensor; CPU tensors run the OpenMP
- * kernels, CUDA tensors the CUDA ones on the default stream.
+ * kernels, CUDA tensors the CUDA ones on LibTorch's current stream of their device.
  *
  * <p>The kernels write tensor memory directly, outside autograd: call them outside a graph
  * (between steps, or on parameters whose graph is complete), as optimizers do.
@@ -51,7 +51,7 @@ public final class FusedKernels {
     requireDisjoint(shadow, params);
     int status = shadow.isCuda()
         ? NativeKernels.vidtag_ema_update_cuda(shadow.addresses(), params.addresses(),
-            params.elementType().code, shadow.numels(), shadow.size(), (float) decay, null)
+            params.elementType().code, shadow.numels(), shadow.size(), (float) decay, CudaStreams.current(shadow))
         : NativeKernels.vidtag_ema_update_cpu(shadow.addresses(), params.addresses(),
             params.elementType().code, shadow.numels(), shadow.size(), (float) decay);
     check(status, "ema_update");
@@ -64,7 +64,7 @@ public final class FusedKernels {
     requireDisjoint(a, b);
     int status = a.isCuda()
         ? NativeKernels.vidtag_swap_cuda(a.addresses(), b.addresses(), a.elementType().code,
-            a.numels(), a.size(), null)
+            a.numels(), a.size(), CudaStreams.current(a))
         : NativeKernels.vidtag_swap_cpu(a.addresses(), b.addresses(), a.elementType().code,
             a.numels(), a.size());
     check(status, "swap");
@@ -83,7 +83,8 @@ public final class FusedKernels {
     requireDisjoint(average, x);
     int status = average.isCuda()
         ? NativeKernels.vidtag_swa_accumulate_cuda(average.addresses(), x.addresses(),
-            x.elementType().code, average.numels(), average.size(), averagedSoFar, null)
+            x.elementType().code, average.numels(), average.size(), averagedSoFar,
+            CudaStreams.current(average))
         : NativeKernels.vidtag_swa_accumulate_cpu(average.addresses(), x.addresses(),
             x.elementType().code, average.numels(), average.size(), averagedSoFar);
     check(status, "swa_accumulate");
@@ -95,7 +96,8 @@ public final class FusedKernels {
     if (x.isCuda()) {
       try (Tensor out = deviceBuffer(x, n + 1, ScalarType.Double)) {
         int status = NativeKernels.vidtag_l2_norm_cuda(x.addresses(), x.elementType().code,
-            x.numels(), n, out.data_ptr_double(), out.data_ptr_double().position(n), null);
+            x.numels(), n, out.data_ptr_double(), out.data_ptr_double().position(n),
+            CudaStreams.current(x));
         check(status, "l2_norm");
         double[] values = new double[n + 1];
         try (Tensor host = out.cpu()) {
@@ -121,7 +123,7 @@ public final class FusedKernels {
     requireDisjoint(dst, src);
     int status = dst.isCuda()
         ? NativeKernels.vidtag_copy_many_cuda(dst.addresses(), src.addresses(), dst.byteCounts(),
-            dst.size(), null)
+            dst.size(), CudaStreams.current(dst))
         : NativeKernels.vidtag_copy_many_cpu(dst.addresses(), src.addresses(), dst.byteCounts(),
             dst.size());
     check(status, "copy_many");
@@ -137,7 +139,8 @@ public final class FusedKernels {
     requireAdversarialLists(params, backup, grads);
     return withAppliedFlags(params, (applied, appliedDevice) -> params.isCuda()
         ? NativeKernels.vidtag_fgm_perturb_cuda(params.addresses(), backup.addresses(),
-            grads.addresses(), params.numels(), params.size(), (float) epsilon, appliedDevice, null)
+            grads.addresses(), params.numels(), params.size(), (float) epsilon, appliedDevice,
+            CudaStreams.current(params))
         : NativeKernels.vidtag_fgm_perturb_cpu(params.addresses(), backup.addresses(),
             grads.addresses(), params.numels(), params.size(), (float) epsilon, applied),
         "fgm_perturb");
@@ -151,7 +154,7 @@ public final class FusedKernels {
     requireDisjoint(params, backup);
     int status = params.isCuda()
         ? NativeKernels.vidtag_restore_cuda(params.addresses(), backup.addresses(),
-            params.numels(), params.size(), null)
+            params.numels(), params.size(), CudaStreams.current(params))
         : NativeKernels.vidtag_restore_cpu(params.addresses(), backup.addresses(),
             params.numels(), params.size());
     check(status, "restore");
@@ -171,7 +174,7 @@ public final class FusedKernels {
     return withAppliedFlags(params, (applied, appliedDevice) -> params.isCuda()
         ? NativeKernels.vidtag_pgd_step_cuda(params.addresses(), backup.addresses(),
             grads.addresses(), params.numels(), params.size(), (float) alpha, (float) epsilon,
-            appliedDevice, null)
+            appliedDevice, CudaStreams.current(params))
         : NativeKernels.vidtag_pgd_step_cpu(params.addresses(), backup.addresses(),
             grads.addresses(), params.numels(), params.size(), (float) alpha, (float) epsilon,
             applied),
