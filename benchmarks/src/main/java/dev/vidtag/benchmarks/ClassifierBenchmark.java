@@ -1,9 +1,9 @@
 package dev.vidtag.benchmarks;
 
-import dev.vidtag.data.AnnotationReader;
 import dev.vidtag.data.Batch;
 import dev.vidtag.data.BertTokenizer;
 import dev.vidtag.data.Collator;
+import dev.vidtag.data.Dataset;
 import dev.vidtag.data.FrameSampler;
 import dev.vidtag.data.Sample;
 import dev.vidtag.data.SyntheticDataset;
@@ -82,7 +82,7 @@ public class ClassifierBenchmark {
     Path data = directory.resolve("data");
     new SyntheticDataset(new SyntheticDataset.Options(0, 0, batch, 32,
         SyntheticDataset.FrameKind.NPY, 1)).write(data);
-    Path textModel = data.resolve("text-model");
+    Path textModel = data.resolve(SyntheticDataset.TEXT_MODEL);
     BertConfig bert = new BertConfig(HuggingFaceBert.config(textModel).vocabSize(), 128, 2, 2,
         512, 512, 2, 1e-12, 0.1, 0.1, "gelu");
     torch.manual_seed(1);
@@ -93,13 +93,12 @@ public class ClassifierBenchmark {
         VideoClassifier.Options.defaults());
     model = ModelDirectory.load(modelDirectory);
 
-    List<VideoAnnotation> annotations =
-        AnnotationReader.readAll(data.resolve("annotations/test_a.json"), false);
+    Dataset dataset = Dataset.at(data);
+    List<VideoAnnotation> annotations = dataset.annotations("test_a", false);
     FrameSampler sampler = new FrameSampler(FRAMES);
     List<Sample> samples = new ArrayList<>();
     videos = new ArrayList<>();
-    try (ZipFeatureStore features = ZipFeatureStore.open(data.resolve("zip_feats/test_a.zip"),
-        ZipFeatureStore.MissingPolicy.EMPTY);
+    try (ZipFeatureStore features = dataset.openFeatures("test_a");
          BertTokenizer tokenizer = BertTokenizer.fromModelDirectory(modelDirectory)) {
       for (VideoAnnotation a : annotations) {
         Video video = Video.of(a, features.read(a.id()));

@@ -99,7 +99,7 @@ public class PretrainStepBenchmark {
   @Benchmark
   public double step() {
     try (PointerScope scope = new PointerScope()) {
-      return training.run(inputs, new StepContext(step, step++, 1000), 1.0).get("loss");
+      return training.run(inputs, new StepContext(step, step++, 1000)).get("loss");
     }
   }
 

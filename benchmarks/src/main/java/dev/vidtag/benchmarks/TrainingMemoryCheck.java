@@ -4,6 +4,7 @@ import dev.vidtag.data.SyntheticDataset;
 import dev.vidtag.model.HuggingFaceBert;
 import dev.vidtag.runtime.TorchRuntime;
 import dev.vidtag.train.ParameterGroups;
+import dev.vidtag.train.TrainOptions;
 import dev.vidtag.train.Trainer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -43,12 +44,11 @@ public final class TrainingMemoryCheck {
     int stepsPerEpoch = (labeled - labeled / 10) / batch;
     int epochs = (steps + stepsPerEpoch - 1) / stepsPerEpoch;
     long total = (long) epochs * stepsPerEpoch;
-    Trainer.Options d = Trainer.Options.defaults(data, dev.vidtag.model.Architecture.SINGLE,
-        data.resolve("text-model"), work.resolve("run"));
-    Trainer.Options options = new Trainer.Options(d.data(), d.arch(), d.textModel(), d.out(),
-        epochs, batch, 8, 48, new ParameterGroups.LearningRates(1e-3, 2e-3, 2e-3),
-        d.warmupFraction(), 0.99, Trainer.AdversaryKind.PGD, 0, 3, 0.05, 0.02, 0.05, total, total,
-        0.1, d.seed(), 1, 0.0, d.pooling(), 500, null);
+    TrainOptions options = TrainOptions.builder(data, dev.vidtag.model.Architecture.SINGLE,
+        data.resolve(SyntheticDataset.TEXT_MODEL), work.resolve("run"))
+        .epochs(epochs).batchSize(batch).maxFrames(8).maxText(48)
+        .learningRates(new ParameterGroups.LearningRates(1e-3, 2e-3, 2e-3)).emaDecay(0.99)
+        .pgd(3, 0.05, 0.02).fgmEpsilon(0.05).evaluateEvery(total).evaluateFrom(total).build();
 
     List<Sample> samples = new ArrayList<>();
     Thread sampler = new Thread(() -> {

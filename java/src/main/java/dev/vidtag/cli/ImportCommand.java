@@ -62,7 +62,9 @@ final class ImportCommand implements Callable<Integer> {
   String pooling;
 
   @Option(names = "--decoder-heads", paramLabel = "N", defaultValue = "12",
-      description = "Attention heads of the double stream's decoder (default: ${DEFAULT-VALUE}).")
+      description = "Attention heads of the double stream's decoder (default: ${DEFAULT-VALUE}). "
+          + "The weights cannot tell it (the heads share one projection matrix), so give the "
+          + "count the model was trained with; it must divide the text encoder's hidden size.")
   int decoderHeads;
 
   @Override

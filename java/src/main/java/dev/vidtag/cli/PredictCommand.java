@@ -1,7 +1,7 @@
 package dev.vidtag.cli;
 
 import dev.vidtag.data.CategoryMap;
-import dev.vidtag.io.DataException;
+import dev.vidtag.data.Dataset;
 import dev.vidtag.eval.ResultFile;
 import dev.vidtag.infer.EnsembleMember;
 import dev.vidtag.infer.Fuse;
@@ -9,6 +9,7 @@ import dev.vidtag.infer.Precision;
 import dev.vidtag.infer.SplitLogits;
 import dev.vidtag.infer.TailAdjustment;
 import dev.vidtag.infer.VideoClassifier;
+import dev.vidtag.io.DataException;
 import dev.vidtag.runtime.TorchRuntime;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -34,7 +35,7 @@ final class PredictCommand implements Callable<Integer> {
   Path data;
 
   @Option(names = "--split", defaultValue = "test_a", paramLabel = "NAME",
-      description = "The split: annotations/NAME.json and zip_feats/NAME.zip (default: ${DEFAULT-VALUE}).")
+      description = "The split to predict, by name (default: ${DEFAULT-VALUE}).")
   String split;
 
   @Option(names = "--model", required = true, paramLabel = "MODEL_DIR[=WEIGHT]",
@@ -82,7 +83,7 @@ final class PredictCommand implements Callable<Integer> {
       long start = System.nanoTime();
       try (VideoClassifier classifier = VideoClassifier.open(members, options)) {
         long loaded = System.nanoTime();
-        SplitLogits logits = classifier.logits(data, split, batchSize);
+        SplitLogits logits = classifier.logits(Dataset.at(data), split, batchSize);
         long predicted = System.nanoTime();
         if (logitsOut != null) {
           logits.writeNpy(logitsOut);

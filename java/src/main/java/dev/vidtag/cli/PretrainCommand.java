@@ -23,6 +23,13 @@ import picocli.CommandLine.Spec;
         + "MLM) model on videos without their labels; writes checkpoints that `vidtag train "
         + "--init` starts from.")
 final class PretrainCommand implements Callable<Integer> {
+  /** The defaults every architecture shares (batch size, learning rate and warmup differ). */
+  private static final PretrainOptions.Optimization REFERENCE =
+      PretrainOptions.Optimization.referenceFor(Architecture.SINGLE);
+  private static final PretrainOptions.Masking MASKING = PretrainOptions.Masking.REFERENCE;
+  private static final PretrainOptions.Contrastive CONTRASTIVE =
+      PretrainOptions.Contrastive.REFERENCE;
+
   @Spec CommandSpec spec;
 
   @Mixin RuntimeMixin runtime;
@@ -40,23 +47,23 @@ final class PretrainCommand implements Callable<Integer> {
   @Option(names = "--out", paramLabel = "RUN", description = "Run directory (created; must not hold a run).")
   Path out;
 
-  @Option(names = "--splits", defaultValue = "unlabeled,labeled", split = ",", description = "Splits read together, labels unused (default: ${DEFAULT-VALUE}).")
-  String[] splits;
+  @Option(names = "--splits", split = ",", description = "Splits read together, labels unused (default: ${DEFAULT-VALUE}).")
+  String[] splits = PretrainOptions.DEFAULT_SPLITS.toArray(new String[0]);
 
-  @Option(names = "--epochs", defaultValue = "30", description = "Epochs (default: ${DEFAULT-VALUE}).")
-  int epochs;
+  @Option(names = "--epochs", description = "Epochs (default: ${DEFAULT-VALUE}).")
+  int epochs = REFERENCE.epochs();
 
-  @Option(names = "--max-steps", defaultValue = "0", description = "Stop after N steps, 0 = no limit; the schedule is sized on the steps run (default: ${DEFAULT-VALUE}).")
-  long maxSteps;
+  @Option(names = "--max-steps", description = "Stop after N steps, 0 = no limit; the schedule is sized on the steps run (default: ${DEFAULT-VALUE}).")
+  long maxSteps = REFERENCE.maxSteps();
 
   @Option(names = "--batch-size", description = "Batch size (default: 128 single, 64 double).")
   Integer batchSize;
 
-  @Option(names = "--max-frames", defaultValue = "32", description = "Frames per video (default: ${DEFAULT-VALUE}).")
-  int maxFrames;
+  @Option(names = "--max-frames", description = "Frames per video (default: ${DEFAULT-VALUE}).")
+  int maxFrames = PretrainOptions.DEFAULT_MAX_FRAMES;
 
-  @Option(names = "--max-text", defaultValue = "258", description = "Text tokens with [CLS] and [SEP] (default: ${DEFAULT-VALUE}).")
-  int maxText;
+  @Option(names = "--max-text", description = "Text tokens with [CLS] and [SEP] (default: ${DEFAULT-VALUE}).")
+  int maxText = PretrainOptions.DEFAULT_MAX_TEXT;
 
   @Option(names = "--lr", description = "Peak learning rate (default: 5e-5 single, 6e-5 double).")
   Double lr;
@@ -64,38 +71,38 @@ final class PretrainCommand implements Callable<Integer> {
   @Option(names = "--warmup", description = "Warmup fraction of the steps (default: 0.06 single, 0.08 double).")
   Double warmup;
 
-  @Option(names = "--checkpoint-every", defaultValue = "0", description = "Also checkpoint every N steps, 0 = only at epoch ends and the last step (default: ${DEFAULT-VALUE}).")
-  long checkpointEvery;
+  @Option(names = "--checkpoint-every", description = "Also checkpoint every N steps, 0 = only at epoch ends and the last step (default: ${DEFAULT-VALUE}).")
+  long checkpointEvery = REFERENCE.checkpointEvery();
 
   @Option(names = "--loss-weights", paramLabel = "MLM,MFM,ITM", description = "Single stream: weights of the terms (default: 1/1.25, 1/3, 1).")
   String lossWeights;
 
-  @Option(names = "--mlm-probability", defaultValue = "0.15", description = "Share of text tokens masked (default: ${DEFAULT-VALUE}).")
-  double mlmProbability;
+  @Option(names = "--mlm-probability", description = "Share of text tokens masked (default: ${DEFAULT-VALUE}).")
+  double mlmProbability = MASKING.mlmProbability();
 
   @Option(names = "--whole-word", description = "Mask whole words (a ##piece joins the word before it).")
   boolean wholeWord;
 
-  @Option(names = "--ngram", defaultValue = "1", description = "Mask spans of up to N units, P(n) ~ 1/n (default: ${DEFAULT-VALUE}).")
-  int ngram;
+  @Option(names = "--ngram", description = "Mask spans of up to N units, P(n) ~ 1/n (default: ${DEFAULT-VALUE}).")
+  int ngram = MASKING.ngram();
 
-  @Option(names = "--mfm-probability", defaultValue = "0.135", description = "Single stream: share of real frames masked (default: ${DEFAULT-VALUE}).")
-  double mfmProbability;
+  @Option(names = "--mfm-probability", description = "Single stream: share of real frames masked (default: ${DEFAULT-VALUE}).")
+  double mfmProbability = MASKING.mfmProbability();
 
-  @Option(names = "--queue-size", defaultValue = "8192", description = "Double stream: ITC feature queue length (default: ${DEFAULT-VALUE}).")
-  int queueSize;
+  @Option(names = "--queue-size", description = "Double stream: ITC feature queue length (default: ${DEFAULT-VALUE}).")
+  int queueSize = CONTRASTIVE.queueSize();
 
-  @Option(names = "--momentum", defaultValue = "0.995", description = "Double stream: momentum of the momentum encoders (default: ${DEFAULT-VALUE}).")
-  double momentum;
+  @Option(names = "--momentum", description = "Double stream: momentum of the momentum encoders (default: ${DEFAULT-VALUE}).")
+  double momentum = CONTRASTIVE.momentum();
 
-  @Option(names = "--temperature", defaultValue = "0.07", description = "Double stream: initial ITC temperature, learnt in [0.001, 0.5] (default: ${DEFAULT-VALUE}).")
-  double temperature;
+  @Option(names = "--temperature", description = "Double stream: initial ITC temperature, learnt in [0.001, 0.5] (default: ${DEFAULT-VALUE}).")
+  double temperature = CONTRASTIVE.temperature();
 
-  @Option(names = "--alpha", defaultValue = "0.3", description = "Double stream: weight of the momentum targets, ramped over the first epoch (default: ${DEFAULT-VALUE}).")
-  double alpha;
+  @Option(names = "--alpha", description = "Double stream: weight of the momentum targets, ramped over the first epoch (default: ${DEFAULT-VALUE}).")
+  double alpha = CONTRASTIVE.alpha();
 
-  @Option(names = "--seed", defaultValue = "2022", description = "Seed of the order, the masks and the initialisation (default: ${DEFAULT-VALUE}).")
-  long seed;
+  @Option(names = "--seed", description = "Seed of the order, the masks and the initialisation (default: ${DEFAULT-VALUE}).")
+  long seed = PretrainOptions.DEFAULT_SEED;
 
   @Option(names = "--workers", defaultValue = "1", description = "Loader threads (default: ${DEFAULT-VALUE}).")
   int workers;
@@ -139,13 +146,24 @@ final class PretrainCommand implements Callable<Integer> {
     if (architecture == null) {
       throw new IllegalArgumentException("--arch must be single or double, got '" + arch + "'");
     }
-    PretrainOptions d = PretrainOptions.defaults(data, architecture, textModel, out);
-    PretrainOptions options = new PretrainOptions(data, architecture, textModel, out,
-        Arrays.asList(splits), epochs, maxSteps, batchSize != null ? batchSize : d.batchSize(),
-        maxFrames, maxText, lr != null ? lr : d.learningRate(),
-        warmup != null ? warmup : d.warmupFraction(), checkpointEvery, seed, workers,
-        lossWeights != null ? LossWeights.parse(lossWeights) : d.weights(), mlmProbability, wholeWord, ngram, mfmProbability,
-        new PretrainOptions.Contrastive(queueSize, momentum, temperature, alpha));
-    return new Pretrainer(options);
+    PretrainOptions.Builder options = PretrainOptions.builder(data, architecture, textModel, out)
+        .splits(Arrays.asList(splits)).epochs(epochs).maxSteps(maxSteps).maxFrames(maxFrames)
+        .maxText(maxText).checkpointEvery(checkpointEvery).mlmProbability(mlmProbability)
+        .wholeWord(wholeWord).ngram(ngram).mfmProbability(mfmProbability)
+        .contrastive(new PretrainOptions.Contrastive(queueSize, momentum, temperature, alpha))
+        .seed(seed).workers(workers);
+    if (batchSize != null) {
+      options.batchSize(batchSize);
+    }
+    if (lr != null) {
+      options.learningRate(lr);
+    }
+    if (warmup != null) {
+      options.warmupFraction(warmup);
+    }
+    if (lossWeights != null) {
+      options.weights(LossWeights.parse(lossWeights));
+    }
+    return new Pretrainer(options.build());
   }
 }

@@ -1,12 +1,10 @@
 package dev.vidtag.cli;
 
 import dev.vidtag.eval.OfficialScore;
-import dev.vidtag.io.AtomicFiles;
-import dev.vidtag.model.ModelDirectory;
 import dev.vidtag.model.VideoClassifierModel;
 import dev.vidtag.train.CheckpointAverage;
 import dev.vidtag.train.CheckpointAverage.Checkpoint;
-import dev.vidtag.train.RunOptions;
+import dev.vidtag.train.RunDirectory;
 import dev.vidtag.train.Validation;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -56,16 +54,13 @@ final class SwaCommand implements Callable<Integer> {
       throw new IllegalArgumentException(run + " has " + ranked.size() + " checkpoints, fewer than --top " + top);
     }
     List<Checkpoint> chosen = ranked.subList(0, top);
-    VideoClassifierModel average = CheckpointAverage.average(chosen);
-    Path temporary = out.resolveSibling("." + out.getFileName() + ".partial");
-    ModelDirectory.save(temporary, average, chosen.get(0).directory());
-    AtomicFiles.moveIntoPlace(temporary, out);
+    VideoClassifierModel average = CheckpointAverage.saveAverage(chosen, out);
     PrintWriter printer = spec.commandLine().getOut();
     for (Checkpoint c : chosen) {
       printer.printf(Locale.ROOT, "  step %d  score %.4f  %s%n", c.step(), c.score(), c.directory());
     }
     printer.printf("averaged %d checkpoints into %s%n", chosen.size(), out);
-    if (Files.isRegularFile(run.resolve(RunOptions.FILE))) {
+    if (Files.isRegularFile(run.resolve(RunDirectory.OPTIONS))) {
       OfficialScore score = Validation.ofRun(run, average, out, workers);
       printer.printf(Locale.ROOT, "validation mean F1 of the average: %.4f (lv1 %.4f / %.4f, lv2 %.4f / %.4f); best single checkpoint: %.4f%n",
           score.mean(), score.lv1MicroF1(), score.lv1MacroF1(), score.lv2MicroF1(),

@@ -1,21 +1,23 @@
 package dev.vidtag.cli;
 
-import dev.vidtag.data.AnnotationReader;
 import dev.vidtag.data.CategoryMap;
-import dev.vidtag.io.DataException;
-import dev.vidtag.data.VideoAnnotation;
+import dev.vidtag.data.Dataset;
+import dev.vidtag.data.ValidationSplit;
 import dev.vidtag.eval.OfficialScore;
 import dev.vidtag.infer.EnsembleMember;
 import dev.vidtag.infer.Fuse;
 import dev.vidtag.infer.Precision;
 import dev.vidtag.infer.TailAdjustment;
 import dev.vidtag.infer.VideoClassifier;
+import dev.vidtag.io.DataException;
+import dev.vidtag.train.TrainOptions;
 import dev.vidtag.train.Trainer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.function.BiPredicate;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -24,7 +26,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code vidtag tail-fit}: fits a tail adjustment on the validation part of the labeled split, the
- * part {@code vidtag train} held out with the same ratio and seed.
+ * part {@code vidtag train} held out. With {@code --run} the split comes from the runs' own
+ * options, so it cannot silently differ from the one the models were trained on; without it,
+ * {@code --val-ratio} and {@code --seed} must be the ones training used.
  */
 @Command(name = "tail-fit", mixinStandardHelpOptions = true,
     description = "Fits the tail-class adjustment (none, probability multipliers or logit adjustment) "
@@ -34,8 +38,13 @@ final class TailFitCommand implements Callable<Integer> {
 
   @Mixin RuntimeMixin runtime;
 
-  @Option(names = "--data", required = true, paramLabel = "DIR",
-      description = "The dataset the models were trained on (annotations/labeled.json, zip_feats/labeled.zip).")
+  @Option(names = "--run", paramLabel = "RUN",
+      description = "A vidtag train run the models come from: the dataset, validation ratio and "
+          + "seed are read from its options (repeat for an ensemble's runs; they must agree).")
+  List<Path> runs = List.of();
+
+  @Option(names = "--data", paramLabel = "DIR",
+      description = "The dataset the models were trained on (its labeled split); taken from --run when given.")
   Path data;
 
   @Option(names = "--model", required = true, paramLabel = "MODEL_DIR[=WEIGHT]",
@@ -50,13 +59,15 @@ final class TailFitCommand implements Callable<Integer> {
       description = "As for predict (default: ${DEFAULT-VALUE}).")
   String fuse;
 
-  @Option(names = "--val-ratio", defaultValue = "0.1",
-      description = "Validation share of the labeled videos, as in training (default: ${DEFAULT-VALUE}).")
-  double valRatio;
+  @Option(names = "--val-ratio",
+      description = "Validation share of the labeled videos, as in training (default: the run's, else "
+          + TrainOptions.DEFAULT_VALIDATION_RATIO + ").")
+  Double valRatio;
 
-  @Option(names = "--seed", defaultValue = "2022",
-      description = "Seed of the split, as in training (default: ${DEFAULT-VALUE}).")
-  long seed;
+  @Option(names = "--seed",
+      description = "Seed of the split, as in training (default: the run's, else "
+          + TrainOptions.DEFAULT_SEED + ").")
+  Long seed;
 
   @Option(names = "--batch-size", defaultValue = "32", paramLabel = "N",
       description = "Videos per forward pass (default: ${DEFAULT-VALUE}).")
@@ -66,15 +77,16 @@ final class TailFitCommand implements Callable<Integer> {
       description = "Number format of the models, as for predict (default: ${DEFAULT-VALUE}).")
   String precision;
 
+  /** Where the validation videos come from: a dataset and the split's ratio and seed. */
+  private record Held(Path data, double ratio, long seed) {}
+
   @Override
   public Integer call() {
     runtime.start();
-    if (!(valRatio > 0 && valRatio < 1)) {
-      throw new IllegalArgumentException("--val-ratio must be in (0, 1), got " + valRatio);
-    }
     if (batchSize < 1) {
       throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
     }
+    Held held = heldOut();
     VideoClassifier.Options options = VideoClassifier.Options.defaults()
         .withDevice(runtime.deviceSpec())
         .withPrecision(Precision.parse(precision))
@@ -82,23 +94,21 @@ final class TailFitCommand implements Callable<Integer> {
     List<EnsembleMember> members = models.stream().map(EnsembleMember::parse).toList();
     CategoryMap categories = CategoryMap.official();
     try {
-      List<VideoAnnotation> labeled =
-          AnnotationReader.readAll(data.resolve("annotations/labeled.json"), true);
-      List<List<VideoAnnotation>> split = Trainer.split(labeled, valRatio, seed);
-      List<VideoAnnotation> validation = split.get(1);
-      if (validation.isEmpty()) {
-        throw new IllegalArgumentException("the validation part of " + labeled.size()
-            + " labeled videos at ratio " + valRatio + " is empty");
+      Dataset dataset = Dataset.at(held.data());
+      ValidationSplit split = dataset.validationSplit(held.ratio(), held.seed());
+      if (split.validation().isEmpty()) {
+        throw new IllegalArgumentException("the validation part of " + split.training().size()
+            + " labeled videos at ratio " + held.ratio() + " is empty");
       }
       TailAdjustment.Fit fit;
       try (VideoClassifier classifier = VideoClassifier.open(members, options)) {
-        fit = TailAdjustment.fitOnValidation(classifier, data, split.get(0), validation,
-            batchSize, categories);
+        fit = TailAdjustment.fitOnValidation(classifier, dataset, split, batchSize, categories);
       }
       fit.write(out);
       PrintWriter printer = spec.commandLine().getOut();
-      printer.printf(Locale.ROOT, "%d validation videos (ratio %s, seed %d), %d training videos%n",
-          validation.size(), valRatio, seed, split.get(0).size());
+      printer.printf(Locale.ROOT, "%d validation videos (ratio %s, seed %d%s), %d training videos%n",
+          split.validation().size(), held.ratio(), held.seed(),
+          runs.isEmpty() ? "" : " from the run's options", split.training().size());
       printer.println("                     lv1 micro  lv1 macro  lv2 micro  lv2 macro  mean F1");
       print(printer, "before (none)", fit.before());
       print(printer, "after (" + fit.adjustment() + ")", fit.after());
@@ -108,6 +118,48 @@ final class TailFitCommand implements Callable<Integer> {
     } catch (DataException e) {
       throw new IllegalArgumentException(e.getMessage(), e);
     }
+  }
+
+  /**
+   * The runs' dataset, ratio and seed (each option given beside them must agree), or the options
+   * themselves with the training defaults.
+   */
+  private Held heldOut() {
+    if (runs.isEmpty()) {
+      if (data == null) {
+        throw new IllegalArgumentException("give --run (the training run of the models) or --data");
+      }
+      return new Held(data, valRatio != null ? valRatio : TrainOptions.DEFAULT_VALIDATION_RATIO,
+          seed != null ? seed : TrainOptions.DEFAULT_SEED);
+    }
+    Held held = null;
+    for (Path run : runs) {
+      TrainOptions options = Trainer.readOptions(run);
+      Held fromRun = new Held(options.data().directory(), options.data().validationRatio(),
+          options.seed());
+      if (held != null && !held.equals(fromRun)) {
+        throw new IllegalArgumentException("the runs hold out different videos: " + runs.get(0)
+            + " " + describe(held) + ", " + run + " " + describe(fromRun));
+      }
+      held = fromRun;
+    }
+    requireSame("--data", data, held.data(),
+        (a, b) -> a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize()));
+    requireSame("--val-ratio", valRatio, held.ratio(), Double::equals);
+    requireSame("--seed", seed, held.seed(), Long::equals);
+    return held;
+  }
+
+  private <T> void requireSame(String option, T given, T fromRun, BiPredicate<T, T> same) {
+    if (given != null && !same.test(given, fromRun)) {
+      throw new IllegalArgumentException(option + " " + given + " differs from the run's " + fromRun
+          + ": the adjustment would be fitted on other videos than the run held out; drop "
+          + option);
+    }
+  }
+
+  private static String describe(Held held) {
+    return "(data " + held.data() + ", ratio " + held.ratio() + ", seed " + held.seed() + ")";
   }
 
   private static void print(PrintWriter printer, String label, OfficialScore s) {

@@ -5,6 +5,7 @@ import dev.vidtag.model.Pooling;
 import dev.vidtag.runtime.DeviceSpec;
 import dev.vidtag.train.ParameterGroups;
 import dev.vidtag.train.PretrainedInit;
+import dev.vidtag.train.TrainOptions;
 import dev.vidtag.train.Trainer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -21,6 +22,10 @@ import picocli.CommandLine.Spec;
     description = "Fine-tunes a single- or double-stream classifier with the reference's tricks "
         + "(parameter groups, warmup and linear decay, EMA, FGM or PGD) and checkpoints it.")
 final class TrainCommand implements Callable<Integer> {
+  private static final TrainOptions.Optimization OPTIMIZATION = TrainOptions.Optimization.REFERENCE;
+  private static final TrainOptions.Adversarial ADVERSARIAL = TrainOptions.Adversarial.REFERENCE;
+  private static final TrainOptions.Evaluation EVALUATION = TrainOptions.Evaluation.REFERENCE;
+
   @Spec CommandSpec spec;
 
   @Mixin RuntimeMixin runtime;
@@ -47,71 +52,71 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--out", paramLabel = "RUN", description = "Run directory (created; must not hold a run).")
   Path out;
 
-  @Option(names = "--epochs", defaultValue = "5", description = "Epochs (default: ${DEFAULT-VALUE}).")
-  int epochs;
+  @Option(names = "--epochs", description = "Epochs (default: ${DEFAULT-VALUE}).")
+  int epochs = OPTIMIZATION.epochs();
 
-  @Option(names = "--batch-size", defaultValue = "32", description = "Batch size (default: ${DEFAULT-VALUE}).")
-  int batchSize;
+  @Option(names = "--batch-size", description = "Batch size (default: ${DEFAULT-VALUE}).")
+  int batchSize = OPTIMIZATION.batchSize();
 
-  @Option(names = "--max-frames", defaultValue = "14", description = "Frames per video (default: ${DEFAULT-VALUE}).")
-  int maxFrames;
+  @Option(names = "--max-frames", description = "Frames per video (default: ${DEFAULT-VALUE}).")
+  int maxFrames = TrainOptions.DEFAULT_MAX_FRAMES;
 
-  @Option(names = "--max-text", defaultValue = "258", description = "Text tokens with [CLS] and [SEP] (default: ${DEFAULT-VALUE}).")
-  int maxText;
+  @Option(names = "--max-text", description = "Text tokens with [CLS] and [SEP] (default: ${DEFAULT-VALUE}).")
+  int maxText = TrainOptions.DEFAULT_MAX_TEXT;
 
-  @Option(names = "--bert-lr", defaultValue = "7e-5", description = "Learning rate of bert.* (default: ${DEFAULT-VALUE}).")
-  double bertLr;
+  @Option(names = "--bert-lr", description = "Learning rate of bert.* (default: ${DEFAULT-VALUE}).")
+  double bertLr = OPTIMIZATION.learningRates().bert();
 
-  @Option(names = "--cross-lr", defaultValue = "8e-5", description = "Learning rate of the decoder (default: ${DEFAULT-VALUE}).")
-  double crossLr;
+  @Option(names = "--cross-lr", description = "Learning rate of the decoder (default: ${DEFAULT-VALUE}).")
+  double crossLr = OPTIMIZATION.learningRates().decoder();
 
-  @Option(names = "--lr", defaultValue = "5e-5", description = "Learning rate of everything else (default: ${DEFAULT-VALUE}).")
-  double lr;
+  @Option(names = "--lr", description = "Learning rate of everything else (default: ${DEFAULT-VALUE}).")
+  double lr = OPTIMIZATION.learningRates().other();
 
-  @Option(names = "--warmup", defaultValue = "0.06", description = "Warmup fraction of the steps (default: ${DEFAULT-VALUE}).")
-  double warmup;
+  @Option(names = "--warmup", description = "Warmup fraction of the steps (default: ${DEFAULT-VALUE}).")
+  double warmup = OPTIMIZATION.warmupFraction();
 
-  @Option(names = "--ema", defaultValue = "0.995", description = "EMA decay (default: ${DEFAULT-VALUE}).")
-  double ema;
+  @Option(names = "--ema", description = "EMA decay (default: ${DEFAULT-VALUE}).")
+  double ema = OPTIMIZATION.emaDecay();
 
-  @Option(names = "--adversary", defaultValue = "pgd", description = "none, fgm or pgd (default: ${DEFAULT-VALUE}).")
-  String adversary;
+  @Option(names = "--adversary", description = "none, fgm or pgd (default: ${DEFAULT-VALUE}).")
+  String adversary = ADVERSARIAL.kind().name().toLowerCase(Locale.ROOT);
 
-  @Option(names = "--adversary-from-epoch", defaultValue = "0", description = "First epoch with adversarial training (default: ${DEFAULT-VALUE}).")
-  int adversaryFromEpoch;
+  @Option(names = "--adversary-from-epoch", description = "First epoch with adversarial training (default: ${DEFAULT-VALUE}).")
+  int adversaryFromEpoch = ADVERSARIAL.fromEpoch();
 
-  @Option(names = "--pgd-steps", defaultValue = "3", description = "PGD steps K (default: ${DEFAULT-VALUE}).")
-  int pgdSteps;
+  @Option(names = "--pgd-steps", description = "PGD steps K (default: ${DEFAULT-VALUE}).")
+  int pgdSteps = ADVERSARIAL.pgdSteps();
 
-  @Option(names = "--pgd-epsilon", defaultValue = "1.0", description = "PGD radius (default: ${DEFAULT-VALUE}).")
-  double pgdEpsilon;
+  @Option(names = "--pgd-epsilon", description = "PGD radius (default: ${DEFAULT-VALUE}).")
+  double pgdEpsilon = ADVERSARIAL.pgdEpsilon();
 
-  @Option(names = "--pgd-alpha", defaultValue = "0.3", description = "PGD step (default: ${DEFAULT-VALUE}).")
-  double pgdAlpha;
+  @Option(names = "--pgd-alpha", description = "PGD step (default: ${DEFAULT-VALUE}).")
+  double pgdAlpha = ADVERSARIAL.pgdAlpha();
 
-  @Option(names = "--fgm-epsilon", defaultValue = "0.75", description = "FGM step (default: ${DEFAULT-VALUE}).")
-  double fgmEpsilon;
+  @Option(names = "--fgm-epsilon", description = "FGM step (default: ${DEFAULT-VALUE}).")
+  double fgmEpsilon = ADVERSARIAL.fgmEpsilon();
 
-  @Option(names = "--eval-every", defaultValue = "500", description = "Evaluate and checkpoint every N steps (default: ${DEFAULT-VALUE}).")
-  long evalEvery;
+  @Option(names = "--eval-every", description = "Evaluate and checkpoint every N steps (default: ${DEFAULT-VALUE}).")
+  long evalEvery = EVALUATION.every();
 
-  @Option(names = "--eval-from", defaultValue = "3000", description = "... from step M; the last step always (default: ${DEFAULT-VALUE}).")
-  long evalFrom;
+  @Option(names = "--eval-from", description = "... from step M; the last step always (default: ${DEFAULT-VALUE}).")
+  long evalFrom = EVALUATION.from();
 
-  @Option(names = "--val-ratio", defaultValue = "0.1", description = "Validation share of the labeled videos (default: ${DEFAULT-VALUE}).")
-  double valRatio;
+  @Option(names = "--val-ratio", description = "Validation share of the labeled videos (default: ${DEFAULT-VALUE}).")
+  double valRatio = TrainOptions.DEFAULT_VALIDATION_RATIO;
 
-  @Option(names = "--seed", defaultValue = "2022", description = "Seed of the split, the order and the initialisation (default: ${DEFAULT-VALUE}).")
-  long seed;
+  @Option(names = "--seed", description = "Seed of the split, the order and the initialisation (default: ${DEFAULT-VALUE}).")
+  long seed = TrainOptions.DEFAULT_SEED;
 
-  @Option(names = "--clip", defaultValue = "0", description = "Gradient norm clipping, 0 = off (default: ${DEFAULT-VALUE}).")
-  double clip;
+  @Option(names = "--clip", description = "Gradient norm clipping, 0 = off (default: ${DEFAULT-VALUE}).")
+  double clip = OPTIMIZATION.clipGradNorm();
 
-  @Option(names = "--pooling", defaultValue = "mean_masked", description = "mean_masked or mean_all (default: ${DEFAULT-VALUE}).")
-  String pooling;
+  @Option(names = "--pooling", description = "mean_masked or mean_all (default: ${DEFAULT-VALUE}).")
+  String pooling = Pooling.MEAN_MASKED.configName();
 
-  @Option(names = "--state-every", defaultValue = "500", description = "Save the resumable state every N steps, and at each evaluation (default: ${DEFAULT-VALUE}).")
-  long stateEvery;
+  @Option(names = "--state-every", description = "Save the resumable state every N steps, and at each evaluation (default: ${DEFAULT-VALUE}).")
+  long stateEvery = EVALUATION.stateEvery();
 
   @Option(names = "--workers", defaultValue = "1", description = "Loader threads (default: ${DEFAULT-VALUE}).")
   int workers;
@@ -151,13 +156,27 @@ final class TrainCommand implements Callable<Integer> {
     if ((textModel == null) == (init == null)) {
       throw new IllegalArgumentException("give either --text-model or --init");
     }
-    Path textSource = init != null ? PretrainedInit.resolve(init) : textModel;
-    Trainer.Options options = new Trainer.Options(data, Architecture.fromConfigName(arch),
-        textSource, out, epochs, batchSize, maxFrames, maxText,
-        new ParameterGroups.LearningRates(bertLr, crossLr, lr), warmup, ema,
-        Trainer.AdversaryKind.valueOf(adversary.toUpperCase(Locale.ROOT)), adversaryFromEpoch,
-        pgdSteps, pgdEpsilon, pgdAlpha, fgmEpsilon, evalEvery, evalFrom, valRatio, seed, workers,
-        clip, Pooling.fromConfigName(pooling), stateEvery, init);
-    return new Trainer(options);
+    Architecture architecture = Architecture.fromConfigName(arch);
+    if (architecture == null) {
+      throw new IllegalArgumentException("--arch must be single or double, got '" + arch + "'");
+    }
+    Pooling poolingMode = Pooling.fromConfigName(pooling);
+    if (poolingMode == null) {
+      throw new IllegalArgumentException("--pooling must be one of " + Pooling.choices()
+          + ", got '" + pooling + "'");
+    }
+    TrainOptions.Builder options = TrainOptions.builder(data, architecture, textModel, out)
+        .epochs(epochs).batchSize(batchSize).maxFrames(maxFrames).maxText(maxText)
+        .learningRates(new ParameterGroups.LearningRates(bertLr, crossLr, lr))
+        .warmupFraction(warmup).emaDecay(ema).clipGradNorm(clip)
+        .adversary(TrainOptions.AdversaryKind.valueOf(adversary.toUpperCase(Locale.ROOT)))
+        .adversaryFromEpoch(adversaryFromEpoch).pgdSteps(pgdSteps).pgdEpsilon(pgdEpsilon)
+        .pgdAlpha(pgdAlpha).fgmEpsilon(fgmEpsilon)
+        .evaluateEvery(evalEvery).evaluateFrom(evalFrom).stateEvery(stateEvery)
+        .validationRatio(valRatio).seed(seed).pooling(poolingMode).workers(workers);
+    if (init != null) {
+      options.init(init, PretrainedInit.resolve(init));
+    }
+    return new Trainer(options.build());
   }
 }

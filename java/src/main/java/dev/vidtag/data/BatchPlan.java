@@ -17,6 +17,21 @@ public interface BatchPlan {
   /** The batches of an epoch, in order; each holds sample indices. */
   List<int[]> batches(int epoch);
 
+  /**
+   * This plan as a run resumed at batch {@code batchesDone} of {@code epoch} continues it: that
+   * epoch without its first {@code batchesDone} batches, later epochs whole.
+   */
+  default BatchPlan resumingAt(int epoch, int batchesDone) {
+    if (batchesDone == 0) {
+      return this;
+    }
+    return e -> {
+      List<int[]> batches = batches(e);
+      return e == epoch ? batches.subList(Math.min(batchesDone, batches.size()), batches.size())
+          : batches;
+    };
+  }
+
   /** Every sample in index order (evaluation, prediction); the last batch may be smaller. */
   static BatchPlan inOrder(int size, int batchSize) {
     checkArguments(size, batchSize);

@@ -68,6 +68,27 @@ public final class CategoryMap {
     return index == null ? OptionalInt.empty() : OptionalInt.of(index);
   }
 
+  /**
+   * The lv2 index of a labeled video's category.
+   *
+   * @throws IllegalArgumentException when the video has no category or an unknown one
+   */
+  public int lv2Of(VideoAnnotation video) {
+    String id = video.categoryId().orElseThrow(() -> new IllegalArgumentException("video "
+        + video.id() + " has no category"));
+    return lv2Index(id).orElseThrow(() -> new IllegalArgumentException("video " + video.id()
+        + ": '" + id + "' is not one of the " + size() + " categories"));
+  }
+
+  /** The labeled videos of each lv2 class. */
+  public int[] lv2Counts(List<VideoAnnotation> videos) {
+    int[] counts = new int[size()];
+    for (VideoAnnotation video : videos) {
+      counts[lv2Of(video)]++;
+    }
+    return counts;
+  }
+
   public boolean contains(String categoryId) {
     return lv2ById.containsKey(categoryId);
   }

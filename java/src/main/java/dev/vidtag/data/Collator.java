@@ -12,8 +12,8 @@ import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * Turns samples into a {@link Batch} of CPU tensors without touching single elements in Java:
@@ -52,7 +52,6 @@ public final class Collator {
     this.maxText = maxText;
     this.maxFrames = maxFrames;
     this.padId = padId;
-    TorchRuntime.initialize();
   }
 
   public Padding padding() {
@@ -74,6 +73,7 @@ public final class Collator {
    *     the others' width or element type
    */
   public Batch collate(List<Sample> samples, int[] sampleIndices) {
+    TorchRuntime.initialize();
     int batchSize = samples.size();
     if (batchSize == 0) {
       throw new IllegalArgumentException("cannot collate an empty batch");

@@ -1,9 +1,7 @@
 package dev.vidtag.data;
 
 import dev.vidtag.io.DataException;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,7 +11,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.IntStream;
-import java.util.stream.Stream;
 
 /**
  * Validates every file of a dataset in the official layout and gathers its statistics: items
@@ -48,31 +45,20 @@ public final class DatasetInspector {
    * are checked for zip integrity and JPEG markers only.
    */
   public static List<SplitReport> inspect(Path data, boolean decodeFrames) {
-    Path annotations = data.resolve("annotations");
-    if (!Files.isDirectory(annotations)) {
-      throw DataException.at(annotations, null, null, "no annotations folder: not a dataset in the official layout");
-    }
-    List<Path> files;
-    try (Stream<Path> list = Files.list(annotations)) {
-      files = list.filter(p -> p.getFileName().toString().endsWith(".json"))
-          .sorted(Comparator.comparing((Path p) -> !p.getFileName().toString().equals("labeled"
-              + ".json")).thenComparing(Path::toString))
-          .toList();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    if (files.isEmpty()) {
-      throw DataException.at(annotations, null, null, "no split files (*.json)");
+    Dataset dataset = Dataset.at(data);
+    List<String> splits = dataset.splits();
+    if (splits.isEmpty()) {
+      throw DataException.at(dataset.annotationFolder(), null, null, "no split files (*.json)");
     }
     List<SplitReport> reports = new ArrayList<>();
-    for (Path file : files) {
-      reports.add(inspectSplit(data, file, decodeFrames));
+    for (String split : splits) {
+      reports.add(inspectSplit(dataset, split, decodeFrames));
     }
     return reports;
   }
 
-  private static SplitReport inspectSplit(Path data, Path file, boolean decodeFrames) {
-    String split = file.getFileName().toString().replaceFirst("\\.json$", "");
+  private static SplitReport inspectSplit(Dataset dataset, String split, boolean decodeFrames) {
+    Path file = dataset.annotationFile(split);
     int[] classCounts = new int[CATEGORIES.size()];
     IntList titles = new IntList();
     IntList asr = new IntList();
@@ -83,7 +69,7 @@ public final class DatasetInspector {
     int emptyAsr = 0;
     int emptyOcr = 0;
     int noText = 0;
-    try (AnnotationReader reader = AnnotationReader.open(file, split.equals("labeled"))) {
+    try (AnnotationReader reader = AnnotationReader.open(file, split.equals(Dataset.LABELED))) {
       while (reader.hasNext()) {
         VideoAnnotation item = reader.next();
         ids.add(item.id());
@@ -103,7 +89,7 @@ public final class DatasetInspector {
       }
     }
     int[] frames = new int[ids.size()];
-    Path featureZip = data.resolve("zip_feats").resolve(split + ".zip");
+    Path featureZip = dataset.featureFile(split);
     boolean hasFeatures = Files.exists(featureZip);
     int withoutFeatures = 0;
     int orphans = 0;
@@ -121,13 +107,13 @@ public final class DatasetInspector {
         orphans = (int) store.ids().stream().filter(id -> !known.contains(id)).count();
       }
     }
-    Path frameFolder = data.resolve("zip_frames").resolve(split);
+    Path frameFolder = dataset.frameFolder(split);
     boolean hasFrameZips = Files.isDirectory(frameFolder);
     int withoutFrameZips = 0;
     long jpegs = 0;
     if (hasFrameZips) {
       int[] jpegCounts = ids.parallelStream().mapToInt(id -> {
-        Path zip = FrameArchive.path(data, split, id);
+        Path zip = dataset.frameArchive(split, id);
         if (!Files.exists(zip)) {
           return -1;
         }

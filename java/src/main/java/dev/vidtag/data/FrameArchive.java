@@ -12,8 +12,8 @@ import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
 
 /**
- * The JPG frames of one video: {@code zip_frames/<split>/<last 3 digits of id>/<id>.zip}, in
- * time order, which is the order of the member names sorted as strings.
+ * The JPG frames of one video (a zip that {@link Dataset#frameArchive} locates), in time order,
+ * which is the order of the member names sorted as strings.
  */
 public final class FrameArchive {
   /** A JPG frame is a few tens of kilobytes; anything past this is not one. */
@@ -21,15 +21,6 @@ public final class FrameArchive {
   private static final int MAX_FRAMES = 10_000;
 
   private FrameArchive() {}
-
-  /** Where a video's frame zip lives. */
-  public static Path path(Path data, String split, String videoId) {
-    if (videoId.length() < 3 || videoId.contains("/") || videoId.contains("..")) {
-      throw new IllegalArgumentException("bad video id for a frame path: '" + videoId + "'");
-    }
-    return data.resolve("zip_frames").resolve(split)
-        .resolve(videoId.substring(videoId.length() - 3)).resolve(videoId + ".zip");
-  }
 
   /**
    * The encoded frames in time order. Every member name is checked (unsafe names refuse the

@@ -29,10 +29,10 @@ final class FrameImages {
   }
 
   void write(Path splitFolder, String id, int lv2, int frames) throws IOException {
-    Path folder = splitFolder.resolve(id.substring(id.length() - 3));
-    Files.createDirectories(folder);
+    Path archive = Dataset.frameArchiveIn(splitFolder, id);
+    Files.createDirectories(archive.getParent());
     SplittableRandom random = new SplittableRandom(seed ^ Long.parseLong(id.substring(id.length() - 15)));
-    try (OutputStream file = Files.newOutputStream(folder.resolve(id + ".zip"));
+    try (OutputStream file = Files.newOutputStream(archive);
         ZipOutputStream zip = new ZipOutputStream(file)) {
       for (int f = 0; f < frames; f++) {
         ZipMembers.writeStored(zip, String.format("%04d.jpg", f), jpeg(lv2, f, random));

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.vidtag.io.AtomicFiles;
 import java.io.BufferedOutputStream;
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -17,8 +16,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-import java.util.zip.CRC32;
-import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
 /**
@@ -64,6 +61,8 @@ public final class SyntheticDataset {
 
   /** The splits, in the order their ids are numbered. */
   public static final List<String> SPLITS = List.of("labeled", "unlabeled", "test_a");
+  /** The folder of a synthetic dataset that holds its tiny BERT text model. */
+  public static final String TEXT_MODEL = "text-model";
   static final int MAX_ITEMS_PER_SPLIT = 10_000_000;
   static final int MAX_FRAMES = 32;
   static final double NO_FRAMES_RATE = 0.03;
@@ -121,14 +120,15 @@ public final class SyntheticDataset {
       }
       Path partial = out.resolveSibling(out.getFileName() + ".partial");
       AtomicFiles.deleteRecursively(partial);
-      Files.createDirectories(partial.resolve("annotations"));
-      Files.createDirectories(partial.resolve("zip_feats"));
+      Dataset layout = Dataset.at(partial);
+      Files.createDirectories(layout.annotationFolder());
+      Files.createDirectories(layout.featureFolder());
       int[] counts = {options.labeled(), options.unlabeled(), options.test()};
       long withoutFrames = 0;
       for (int s = 0; s < SPLITS.size(); s++) {
-        withoutFrames += writeSplit(partial, s, counts[s]);
+        withoutFrames += writeSplit(layout, s, counts[s]);
       }
-      TinyBertDirectory.small().write(partial.resolve("text-model"), text.characters(), weights,
+      TinyBertDirectory.small().write(partial.resolve(TEXT_MODEL), text.characters(), weights,
           options.seed());
       if (Files.exists(out)) {
         Files.delete(out);
@@ -189,17 +189,17 @@ public final class SyntheticDataset {
     return values;
   }
 
-  private long writeSplit(Path root, int split, int count) throws IOException {
+  private long writeSplit(Dataset root, int split, int count) throws IOException {
     String name = SPLITS.get(split);
     long withoutFrames = 0;
     JsonFactory json = JsonFactory.builder().build();
     try (OutputStream annotationFile = new BufferedOutputStream(
-            Files.newOutputStream(root.resolve("annotations").resolve(name + ".json")), 1 << 16);
+            Files.newOutputStream(root.annotationFile(name)), 1 << 16);
         JsonGenerator generator = json.createGenerator(annotationFile, JsonEncoding.UTF8);
         ZipOutputStream features = new ZipOutputStream(new BufferedOutputStream(
-            Files.newOutputStream(root.resolve("zip_feats").resolve(name + ".zip")), 1 << 16));
+            Files.newOutputStream(root.featureFile(name)), 1 << 16));
         Writer truth = name.equals("test_a") ? Files.newBufferedWriter(
-            root.resolve("truth_test_a.csv"), StandardCharsets.UTF_8) : Writer.nullWriter()) {
+            root.truthFile(name), StandardCharsets.UTF_8) : Writer.nullWriter()) {
       generator.writeStartArray();
       for (int i = 0; i < count; i++) {
         Item item = item(split, i);
@@ -212,7 +212,7 @@ public final class SyntheticDataset {
           ZipMembers.writeStored(features, id + ".npy",
               NpyWriter.float16(item.features(), item.frames(), options.featureDim()));
           if (frameImages != null) {
-            frameImages.write(root.resolve("zip_frames").resolve(name), id, item.lv2(),
+            frameImages.write(root.frameFolder(name), id, item.lv2(),
                 item.frames());
           }
         }

@@ -1,15 +1,13 @@
 package dev.vidtag.data;
 
 import dev.vidtag.io.DataException;
-import java.util.zip.CRC32;
-import java.util.zip.ZipOutputStream;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
+import java.util.zip.ZipOutputStream;
 
 /** Zip members read whole, with the checks every archive of a dataset needs, and written STORED. */
 public final class ZipMembers {

@@ -54,13 +54,7 @@ public record Evaluation(OfficialScore score, ClassCounts lv1, ClassCounts lv2,
 
   /** The five numbers, under the keys the official scorer printed. */
   public Map<String, Double> scoreJson() {
-    Map<String, Double> json = new LinkedHashMap<>();
-    json.put("lv1_micro_f1", score.lv1MicroF1());
-    json.put("lv1_macro_f1", score.lv1MacroF1());
-    json.put("lv2_micro_f1", score.lv2MicroF1());
-    json.put("lv2_macro_f1", score.lv2MacroF1());
-    json.put("mean_f1", score.mean());
-    return json;
+    return score.toMap();
   }
 
   /** The score, per-class precision, recall, F1 and support, and the most frequent confusions. */

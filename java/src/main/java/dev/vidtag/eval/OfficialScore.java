@@ -1,6 +1,9 @@
 package dev.vidtag.eval;
 
 import dev.vidtag.data.CategoryMap;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The competition's score: the mean of micro-F1 and macro-F1 over the 23 lv1 groups and over the
@@ -12,6 +15,32 @@ public record OfficialScore(double lv1MicroF1, double lv1MacroF1, double lv2Micr
 
   public double mean() {
     return (lv1MicroF1 + lv1MacroF1 + lv2MicroF1 + lv2MacroF1) / 4.0;
+  }
+
+  /**
+   * The score of always predicting the most frequent class of the training counts (the first
+   * such class on a tie), against {@code truthLv2}: the floor any model must clear.
+   */
+  public static OfficialScore majorityBaseline(int[] trainCountsLv2, int[] truthLv2,
+      CategoryMap categories) {
+    int majority = 0;
+    for (int c = 1; c < trainCountsLv2.length; c++) {
+      majority = trainCountsLv2[c] > trainCountsLv2[majority] ? c : majority;
+    }
+    int[] predicted = new int[truthLv2.length];
+    Arrays.fill(predicted, majority);
+    return of(truthLv2, predicted, categories);
+  }
+
+  /** The five numbers under the keys the official scorer printed, in its order. */
+  public Map<String, Double> toMap() {
+    Map<String, Double> values = new LinkedHashMap<>();
+    values.put("lv1_micro_f1", lv1MicroF1);
+    values.put("lv1_macro_f1", lv1MacroF1);
+    values.put("lv2_micro_f1", lv2MicroF1);
+    values.put("lv2_macro_f1", lv2MacroF1);
+    values.put("mean_f1", mean());
+    return values;
   }
 
   /**

@@ -1,8 +1,8 @@
 package dev.vidtag.eval;
 
 import dev.vidtag.data.CategoryMap;
-import dev.vidtag.io.DataException;
 import dev.vidtag.io.AtomicFiles;
+import dev.vidtag.io.DataException;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;

@@ -1,21 +1,16 @@
 package dev.vidtag.infer;
 
 import dev.vidtag.data.Batch;
-import dev.vidtag.data.BertTokenizer;
-import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.Collator;
-import dev.vidtag.io.DataException;
 import dev.vidtag.data.FrameFeatureSource;
-import dev.vidtag.data.FrameFeatures;
-import dev.vidtag.data.FrameSampler;
+import dev.vidtag.data.InputPipeline;
+import dev.vidtag.data.InputPipeline.Mode;
 import dev.vidtag.data.Sample;
-import dev.vidtag.data.TextRule;
 import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.data.VideoSampleSource;
 import dev.vidtag.model.ModelConfig;
 import dev.vidtag.model.ModelDirectory;
 import dev.vidtag.model.ModelInputs;
-import dev.vidtag.model.Pooling;
 import dev.vidtag.model.VideoClassifierModel;
 import java.nio.file.Path;
 import java.util.List;
@@ -24,47 +19,34 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
- * One model directory ready to infer: the model in eval mode on its device and precision, and the
- * input pipeline it was trained with (its tokenizer, the reference text rule at its
- * {@code max_text}, the uniform choice of at most {@code max_frames} frames). Batches are padded
- * to the longest video when the pooling ignores padding ({@code mean_masked}) and to the fixed
- * lengths otherwise ({@code mean_all} depends on the pad count).
+ * One model directory ready to infer: the model in eval mode on its device and precision, and
+ * its {@link InputPipeline} in the inference mode (its tokenizer, the reference text rule, the
+ * uniform choice of frames; batches padded to the longest video when the pooling ignores
+ * padding, to the fixed lengths otherwise).
  */
 final class LoadedModel implements AutoCloseable {
   private final EnsembleMember member;
   private final ModelConfig config;
   private final VideoClassifierModel model;
-  private final BertTokenizer tokenizer;
-  private final TextRule rule;
-  private final FrameSampler sampler;
+  private final InputPipeline input;
   private final Collator collator;
   private final Device device;
 
-  private LoadedModel(EnsembleMember member, ModelConfig config, VideoClassifierModel model,
-      BertTokenizer tokenizer, Device device) {
+  private LoadedModel(EnsembleMember member, VideoClassifierModel model, InputPipeline input,
+      Device device) {
     this.member = member;
-    this.config = config;
+    this.config = input.config();
     this.model = model;
-    this.tokenizer = tokenizer;
+    this.input = input;
     this.device = device;
-    this.rule = TextRule.reference(config.maxText());
-    this.sampler = new FrameSampler(config.maxFrames());
-    this.collator = new Collator(
-        config.pooling() == Pooling.MEAN_MASKED ? Collator.Padding.DYNAMIC
-            : Collator.Padding.FIXED, config.maxText(), config.maxFrames(), tokenizer.padId());
+    this.collator = input.collator(Mode.INFERENCE);
   }
 
   /** Loads a member on a device (null: the CPU) in a precision. */
   static LoadedModel load(EnsembleMember member, Device device, Precision precision) {
     Path dir = member.modelDirectory();
-    ModelConfig config = ModelDirectory.config(dir);
-    BertTokenizer tokenizer = BertTokenizer.fromModelDirectory(dir);
+    InputPipeline input = InputPipeline.open(ModelDirectory.config(dir), dir);
     try {
-      if (tokenizer.vocabularySize() > config.textEncoder().vocabSize()) {
-        throw DataException.at(dir, null, "text_encoder.vocab_size", "the tokenizer has "
-            + tokenizer.vocabularySize() + " tokens but the model embeds only "
-            + config.textEncoder().vocabSize());
-      }
       VideoClassifierModel model = ModelDirectory.load(dir);
       if (device != null) {
         model.to(device, false);
@@ -75,9 +57,9 @@ final class LoadedModel implements AutoCloseable {
             + device.str().getString());
       }
       precision.applyTo(model);
-      return new LoadedModel(member, config, model, tokenizer, device);
+      return new LoadedModel(member, model, input, device);
     } catch (RuntimeException e) {
-      tokenizer.close();
+      input.close();
       throw e;
     }
   }
@@ -96,17 +78,12 @@ final class LoadedModel implements AutoCloseable {
 
   /** The sample of a video: ids by this model's rule, frames by the evaluation choice. */
   Sample sample(Video video) {
-    FrameFeatures frames = video.frames();
-    requireFrameDim(frames.dim(), "the frame features of video " + video.id());
-    return new Sample(video.id(), rule.encode(video.annotation(), tokenizer), frames,
-        sampler.uniform(frames.frames()), -1);
+    return input.sample(video.annotation(), video.frames());
   }
 
   /** The samples of a split, in annotation order. */
   VideoSampleSource source(List<VideoAnnotation> videos, FrameFeatureSource features) {
-    requireFrameDim(features.dim(), "the frame features");
-    return new VideoSampleSource(videos, features, rule, tokenizer, CategoryMap.official(),
-        (stored, seed) -> sampler.uniform(stored));
+    return input.source(videos, features, Mode.INFERENCE);
   }
 
   Collator collator() {
@@ -132,15 +109,10 @@ final class LoadedModel implements AutoCloseable {
     return device == null ? tensor : tensor.to(device, tensor.scalar_type());
   }
 
-  private void requireFrameDim(int dim, String what) {
-    if (dim != config.frameDim()) {
-      throw new IllegalArgumentException(what + " are " + dim + " wide, but the model "
-          + member.modelDirectory() + " takes frame features of width " + config.frameDim());
-    }
-  }
-
+  /** Frees the model's weights and its tokenizer now. */
   @Override
   public void close() {
-    tokenizer.close();
+    model.release();
+    input.close();
   }
 }

@@ -1,20 +1,13 @@
 package dev.vidtag.infer;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vidtag.data.CategoryMap;
-import dev.vidtag.io.DataException;
-import dev.vidtag.data.VideoAnnotation;
+import dev.vidtag.data.Dataset;
+import dev.vidtag.data.ValidationSplit;
 import dev.vidtag.data.ZipFeatureStore;
 import dev.vidtag.eval.OfficialScore;
-import dev.vidtag.io.AtomicFiles;
-import java.io.IOException;
+import dev.vidtag.io.DataException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -35,15 +28,10 @@ import java.util.Locale;
  * A class with no training video counts as one in both formulas. {@link #fit} picks the kind and
  * its strength that score best on a validation split.
  *
- * <p>JSON form: {@code {"kind": "multipliers", "strength": 10.0, "classes": 200,
- * "train_counts": [...], "multipliers": [...]}}; a {@code logit_adjustment} holds
- * {@code "logit_bias"} instead of {@code "multipliers"}. The per-class array is what is applied,
- * so it may be edited by hand; the other fields record where it came from.
+ * <p>Saved as JSON ({@link TailAdjustmentFile}), whose per-class array is what is applied, so it
+ * may be edited by hand.
  */
 public final class TailAdjustment {
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .enable(SerializationFeature.INDENT_OUTPUT);
-
   /** The scales of the multiplier family tried by {@link #fit}; 10 is the reference's. */
   public static final List<Double> MULTIPLIER_SCALES =
       List.of(1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0);
@@ -202,12 +190,7 @@ public final class TailAdjustment {
 
     /** Writes the adjustment with its validation scores (see {@link TailAdjustment#write}). */
     public void write(Path file) {
-      ObjectNode json = adjustment.toJson();
-      ObjectNode validation = json.putObject("validation");
-      validation.set("before", scoreJson(before));
-      validation.set("after", scoreJson(after));
-      validation.put("candidates", candidates.size());
-      writeJson(file, json);
+      TailAdjustmentFile.write(file, adjustment, this);
     }
   }
 
@@ -256,60 +239,23 @@ public final class TailAdjustment {
   }
 
   /**
-   * Fits on labeled videos the models did not train on: scores {@code validation} with the
-   * classifier (frames from the dataset's {@code zip_feats/labeled.zip}) and takes the class
-   * prior from {@code training}, the part of the labeled split the models were trained on.
+   * Fits on labeled videos the models did not train on: scores the split's validation part with
+   * the classifier and takes the class prior from its training part, the videos the models were
+   * trained on.
    */
-  public static Fit fitOnValidation(VideoClassifier classifier, Path data,
-      List<VideoAnnotation> training, List<VideoAnnotation> validation, int batchSize,
-      CategoryMap categories) {
+  public static Fit fitOnValidation(VideoClassifier classifier, Dataset dataset,
+      ValidationSplit split, int batchSize, CategoryMap categories) {
     SplitLogits logits;
-    try (ZipFeatureStore features = ZipFeatureStore.open(data.resolve("zip_feats/labeled.zip"),
-        ZipFeatureStore.MissingPolicy.EMPTY)) {
-      logits = classifier.logits(validation, features, batchSize);
+    try (ZipFeatureStore features = dataset.openFeatures(Dataset.LABELED)) {
+      logits = classifier.logits(split.validation(), features, batchSize);
     }
-    int[] truth = validation.stream().mapToInt(v -> lv2(v, categories)).toArray();
-    return fit(logits, truth, classCounts(training, categories), categories);
+    int[] truth = split.validation().stream().mapToInt(categories::lv2Of).toArray();
+    return fit(logits, truth, categories.lv2Counts(split.training()), categories);
   }
 
-  /** Labeled videos per lv2 class. */
-  public static int[] classCounts(List<VideoAnnotation> videos, CategoryMap categories) {
-    int[] counts = new int[categories.size()];
-    for (VideoAnnotation video : videos) {
-      counts[lv2(video, categories)]++;
-    }
-    return counts;
-  }
-
-  private static int lv2(VideoAnnotation video, CategoryMap categories) {
-    return categories.lv2Index(video.categoryId().orElseThrow()).getAsInt();
-  }
-
-  /** Writes the JSON form atomically. */
+  /** Writes the JSON form atomically ({@link TailAdjustmentFile}). */
   public void write(Path file) {
-    writeJson(file, toJson());
-  }
-
-  ObjectNode toJson() {
-    ObjectNode json = JSON.createObjectNode();
-    json.put("kind", kind.jsonName());
-    json.put("strength", strength);
-    json.put("classes", classes());
-    if (kind != Kind.NONE) {
-      ArrayNode counts = json.putArray("train_counts");
-      Arrays.stream(trainCounts).forEach(counts::add);
-      ArrayNode values = json.putArray(kind == Kind.MULTIPLIERS ? "multipliers" : "logit_bias");
-      if (kind == Kind.MULTIPLIERS) {
-        for (double m : multipliers()) {
-          values.add(m);
-        }
-      } else {
-        for (double b : logitBias) {
-          values.add(b);
-        }
-      }
-    }
-    return json;
+    TailAdjustmentFile.write(file, this, null);
   }
 
   /**
@@ -318,72 +264,13 @@ public final class TailAdjustment {
    * @throws DataException naming the file and the field when it is malformed
    */
   public static TailAdjustment read(Path file) {
-    JsonNode json;
-    try {
-      json = JSON.readTree(file.toFile());
-    } catch (IOException e) {
-      throw DataException.at(file, null, null, "not readable JSON: " + e.getMessage(), e);
-    }
-    if (json == null || !json.isObject()) {
-      throw DataException.at(file, null, null, "expected a JSON object");
-    }
-    Kind kind = Kind.fromJsonName(json.path("kind").asText(""));
-    if (kind == null) {
-      throw DataException.at(file, null, "kind", "expected \"none\", \"multipliers\" or "
-          + "\"logit_adjustment\", got " + json.get("kind"));
-    }
-    JsonNode classesNode = json.get("classes");
-    if (classesNode == null || !classesNode.canConvertToInt() || classesNode.intValue() < 1) {
-      throw DataException.at(file, null, "classes", "expected a positive whole number, got "
-          + classesNode);
-    }
-    int classes = classesNode.intValue();
-    if (kind == Kind.NONE) {
-      return none(classes);
-    }
-    double strength = json.path("strength").asDouble(Double.NaN);
-    int[] counts = new int[classes];
-    double[] counted = numbers(file, json, "train_counts", classes);
-    for (int c = 0; c < classes; c++) {
-      if (counted[c] < 0 || counted[c] != Math.rint(counted[c])) {
-        throw DataException.at(file, null, "train_counts[" + c + "]",
-            "expected a whole number >= 0, got " + counted[c]);
-      }
-      counts[c] = (int) counted[c];
-    }
-    double[] bias = new double[classes];
-    if (kind == Kind.MULTIPLIERS) {
-      double[] m = numbers(file, json, "multipliers", classes);
-      for (int c = 0; c < classes; c++) {
-        if (!(m[c] > 0) || Double.isInfinite(m[c])) {
-          throw DataException.at(file, null, "multipliers[" + c + "]",
-              "expected a positive finite number, got " + m[c]);
-        }
-        bias[c] = Math.log(m[c]);
-      }
-    } else {
-      bias = numbers(file, json, "logit_bias", classes);
-    }
-    return new TailAdjustment(kind, strength, counts, bias);
+    return TailAdjustmentFile.read(file);
   }
 
-  private static double[] numbers(Path file, JsonNode json, String field, int length) {
-    JsonNode node = json.get(field);
-    if (node == null || !node.isArray() || node.size() != length) {
-      throw DataException.at(file, null, field, "expected an array of " + length
-          + " numbers (one per class), got " + (node == null ? "nothing"
-          : node.isArray() ? node.size() + " values" : node.getNodeType().toString()));
-    }
-    double[] values = new double[length];
-    for (int i = 0; i < length; i++) {
-      JsonNode value = node.get(i);
-      if (!value.isNumber() || !Double.isFinite(value.doubleValue())) {
-        throw DataException.at(file, null, field + "[" + i + "]", "expected a finite number, got "
-            + value);
-      }
-      values[i] = value.doubleValue();
-    }
-    return values;
+  /** An adjustment of a kind with its per-class bias, as read back from its file. */
+  static TailAdjustment of(Kind kind, double strength, int[] trainCounts, double[] logitBias) {
+    return kind == Kind.NONE ? none(logitBias.length)
+        : new TailAdjustment(kind, strength, checkedCounts(trainCounts), logitBias.clone());
   }
 
   private static int[] checkedCounts(int[] trainCounts) {
@@ -397,20 +284,6 @@ public final class TailAdjustment {
       }
     }
     return trainCounts.clone();
-  }
-
-  private static ObjectNode scoreJson(OfficialScore score) {
-    ObjectNode json = JSON.createObjectNode();
-    json.put("lv1_micro_f1", score.lv1MicroF1());
-    json.put("lv1_macro_f1", score.lv1MacroF1());
-    json.put("lv2_micro_f1", score.lv2MicroF1());
-    json.put("lv2_macro_f1", score.lv2MacroF1());
-    json.put("mean_f1", score.mean());
-    return json;
-  }
-
-  private static void writeJson(Path file, ObjectNode json) {
-    AtomicFiles.write(file, out -> JSON.writeValue(out, json));
   }
 
   private static List<Double> taus() {

@@ -1,11 +1,10 @@
 package dev.vidtag.infer;
 
-import dev.vidtag.data.AnnotationReader;
 import dev.vidtag.data.Batch;
 import dev.vidtag.data.BatchPlan;
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.Collator;
-import dev.vidtag.io.DataException;
+import dev.vidtag.data.Dataset;
 import dev.vidtag.data.Float16;
 import dev.vidtag.data.FrameFeatureSource;
 import dev.vidtag.data.FrameFeatures;
@@ -14,8 +13,8 @@ import dev.vidtag.data.Sample;
 import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.data.VideoSampleSource;
 import dev.vidtag.data.ZipFeatureStore;
+import dev.vidtag.io.DataException;
 import dev.vidtag.runtime.DeviceSpec;
-import dev.vidtag.runtime.RuntimeOptions;
 import dev.vidtag.runtime.TorchRuntime;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -34,8 +33,8 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.T_TensorTensor_T;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * Classifies videos with one model directory or a weighted ensemble of several (single and
@@ -62,54 +61,46 @@ public final class VideoClassifier implements AutoCloseable {
    *
    * @param device where the models run
    * @param precision their number format
-   * @param threads LibTorch's intra-op threads for the process, or 0 to leave them as they are
    * @param fuse how an ensemble combines its models' logits
    * @param topK how many categories a {@link Prediction} lists
    * @param tailAdjustment applied to the fused logits of {@link #classify} and
    *     {@link #classifyBatch}; {@code null} for none
    */
-  public record Options(DeviceSpec device, Precision precision, int threads, Fuse fuse, int topK,
+  public record Options(DeviceSpec device, Precision precision, Fuse fuse, int topK,
       TailAdjustment tailAdjustment) {
 
     public Options {
       Objects.requireNonNull(device, "device");
       Objects.requireNonNull(precision, "precision");
       Objects.requireNonNull(fuse, "fuse");
-      if (threads < 0) {
-        throw new IllegalArgumentException("threads must be >= 0 (0: unchanged), got " + threads);
-      }
       if (topK < 1) {
         throw new IllegalArgumentException("top k must be at least 1, got " + topK);
       }
     }
 
-    /** CPU, fp32, threads unchanged, fused logits, top 5, no tail adjustment. */
+    /** CPU, fp32, fused logits, top 5, no tail adjustment. */
     public static Options defaults() {
-      return new Options(DeviceSpec.CPU, Precision.FP32, 0, Fuse.LOGITS, 5, null);
+      return new Options(DeviceSpec.CPU, Precision.FP32, Fuse.LOGITS, 5, null);
     }
 
     public Options withDevice(DeviceSpec newDevice) {
-      return new Options(newDevice, precision, threads, fuse, topK, tailAdjustment);
+      return new Options(newDevice, precision, fuse, topK, tailAdjustment);
     }
 
     public Options withPrecision(Precision newPrecision) {
-      return new Options(device, newPrecision, threads, fuse, topK, tailAdjustment);
-    }
-
-    public Options withThreads(int newThreads) {
-      return new Options(device, precision, newThreads, fuse, topK, tailAdjustment);
+      return new Options(device, newPrecision, fuse, topK, tailAdjustment);
     }
 
     public Options withFuse(Fuse newFuse) {
-      return new Options(device, precision, threads, newFuse, topK, tailAdjustment);
+      return new Options(device, precision, newFuse, topK, tailAdjustment);
     }
 
     public Options withTopK(int newTopK) {
-      return new Options(device, precision, threads, fuse, newTopK, tailAdjustment);
+      return new Options(device, precision, fuse, newTopK, tailAdjustment);
     }
 
     public Options withTailAdjustment(TailAdjustment newAdjustment) {
-      return new Options(device, precision, threads, fuse, topK, newAdjustment);
+      return new Options(device, precision, fuse, topK, newAdjustment);
     }
   }
 
@@ -172,11 +163,7 @@ public final class VideoClassifier implements AutoCloseable {
     if (members.isEmpty()) {
       throw new IllegalArgumentException("no model directories");
     }
-    if (options.threads() > 0) {
-      TorchRuntime.initialize(RuntimeOptions.defaults().withThreads(options.threads()));
-    } else {
-      TorchRuntime.initialize(); // leaves the threads of a running LibTorch as they are
-    }
+    TorchRuntime.initialize(); // the threads are the process's: TorchRuntime.setThreads
     Device device = options.device().kind() == DeviceSpec.Kind.CPU ? null
         : TorchRuntime.device(options.device());
     List<LoadedModel> loaded = new ArrayList<>();
@@ -307,15 +294,12 @@ public final class VideoClassifier implements AutoCloseable {
   }
 
   /**
-   * The fused logits of a split of a dataset in the official layout:
-   * {@code annotations/<split>.json} and {@code zip_feats/<split>.zip} (a video without a member
-   * has no frames).
+   * The fused logits of a split of a dataset, in annotation order (a video without features has
+   * no frames).
    */
-  public SplitLogits logits(Path data, String split, int batchSize) {
-    List<VideoAnnotation> videos = AnnotationReader.readAll(
-        data.resolve("annotations").resolve(split + ".json"), false);
-    try (ZipFeatureStore features = ZipFeatureStore.open(
-        data.resolve("zip_feats").resolve(split + ".zip"), ZipFeatureStore.MissingPolicy.EMPTY)) {
+  public SplitLogits logits(Dataset dataset, String split, int batchSize) {
+    List<VideoAnnotation> videos = dataset.annotations(split, false);
+    try (ZipFeatureStore features = dataset.openFeatures(split)) {
       return logits(videos, features, batchSize);
     }
   }
@@ -373,7 +357,7 @@ public final class VideoClassifier implements AutoCloseable {
     }
   }
 
-  /** Frees the models' tokenizers and tensors; waits for calls in progress. */
+  /** Frees the models' weights, tokenizers and tensors now; waits for calls in progress. */
   @Override
   public void close() {
     lifecycle.writeLock().lock();

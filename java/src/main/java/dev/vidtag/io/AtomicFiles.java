@@ -1,12 +1,16 @@
 package dev.vidtag.io;
 
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.Comparator;
 import java.util.stream.Stream;
 
@@ -24,15 +28,49 @@ public final class AtomicFiles {
     void write(OutputStream out) throws IOException;
   }
 
+  /** What writes the content through a channel (bulk and direct-buffer writes). */
+  @FunctionalInterface
+  public interface ChannelWriter {
+    void write(FileChannel out) throws IOException;
+  }
+
+  /** What fills a directory with its files. */
+  @FunctionalInterface
+  public interface DirectoryWriter {
+    void write(Path directory) throws IOException;
+  }
+
   public static void write(Path target, Writer writer) {
+    writeChannel(target, channel -> {
+      // a writer may close its stream (Jackson does): the channel must stay open to be forced
+      OutputStream out = new FilterOutputStream(Channels.newOutputStream(channel)) {
+        @Override
+        public void write(byte[] bytes, int offset, int length) throws IOException {
+          this.out.write(bytes, offset, length);
+        }
+
+        @Override
+        public void close() throws IOException {
+          flush();
+        }
+      };
+      writer.write(out);
+      out.flush();
+    });
+  }
+
+  /** As {@link #write}, for a writer that wants the file's channel. */
+  public static void writeChannel(Path target, ChannelWriter writer) {
     Path absolute = target.toAbsolutePath();
     Path directory = absolute.getParent();
     Path temporary = null;
     try {
       Files.createDirectories(directory);
       temporary = Files.createTempFile(directory, "." + absolute.getFileName() + ".", ".tmp");
-      try (OutputStream out = Files.newOutputStream(temporary)) {
+      try (FileChannel out = FileChannel.open(temporary, StandardOpenOption.WRITE,
+          StandardOpenOption.TRUNCATE_EXISTING)) {
         writer.write(out);
+        out.force(true);
       }
       moveIntoPlace(temporary, absolute);
       temporary = null;
@@ -45,6 +83,34 @@ public final class AtomicFiles {
 
   public static void writeString(Path target, String content) {
     write(target, out -> out.write(content.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+  }
+
+  /**
+   * A directory that appears whole or not at all: filled under {@code .NAME.partial} beside the
+   * target, then put in its place by {@link #replaceDirectory} (an existing target is replaced).
+   * A failure removes the partial directory.
+   */
+  public static void writeDirectory(Path target, DirectoryWriter writer) {
+    Path partial = partialOf(target);
+    try {
+      deleteRecursively(partial);
+      Files.createDirectories(partial);
+      writer.write(partial);
+      replaceDirectory(partial, target);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
+    } finally {
+      try {
+        deleteRecursively(partial);
+      } catch (IOException ignored) {
+        // the original failure, if any, is the one worth reporting
+      }
+    }
+  }
+
+  /** Where {@link #writeDirectory} fills a directory before it is put in place. */
+  public static Path partialOf(Path target) {
+    return target.resolveSibling("." + target.getFileName() + ".partial");
   }
 
   /** Renames a finished file or directory over the target. */

@@ -8,17 +8,18 @@ final class BertAttention extends Module {
   private final BertSelfAttention self;
   private final BertResidualOutput output;
 
-  BertAttention(BertConfig config) {
-    self = register_module("self", new BertSelfAttention(config));
-    output = register_module("output", new BertResidualOutput(config, config.hiddenSize()));
+  BertAttention(BertConfig config, Dropout dropout) {
+    self = register_module("self", new BertSelfAttention(config, dropout));
+    output = register_module("output",
+        new BertResidualOutput(config, config.hiddenSize(), dropout));
   }
 
   Tensor forward(Tensor x, Tensor bias) {
     return output.forward(self.forward(x, bias), x);
   }
 
-  void quantizeInt8(Int8WeightRange range) {
-    self.quantizeInt8(range);
-    output.quantizeInt8(range);
+  void quantizeInt8(Int8Quantizer quantizer) {
+    self.quantizeInt8(quantizer);
+    output.quantizeInt8(quantizer);
   }
 }

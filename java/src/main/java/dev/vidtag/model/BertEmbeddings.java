@@ -14,10 +14,11 @@ public final class BertEmbeddings extends Module {
   private final EmbeddingImpl positionEmbeddings;
   private final EmbeddingImpl tokenTypeEmbeddings;
   private final LayerNormImpl layerNorm;
-  private final double dropout;
+  private final double dropoutProbability;
+  private final Dropout dropout;
   private final int maxPositions;
 
-  BertEmbeddings(BertConfig config) {
+  BertEmbeddings(BertConfig config, Dropout dropout) {
     wordEmbeddings = register_module("word_embeddings",
         new EmbeddingImpl(config.vocabSize(), config.hiddenSize()));
     positionEmbeddings = register_module("position_embeddings",
@@ -26,7 +27,8 @@ public final class BertEmbeddings extends Module {
         new EmbeddingImpl(config.typeVocabSize(), config.hiddenSize()));
     layerNorm = register_module("LayerNorm",
         Layers.layerNorm(config.hiddenSize(), config.layerNormEps()));
-    dropout = config.hiddenDropoutProb();
+    dropoutProbability = config.hiddenDropoutProb();
+    this.dropout = dropout;
     maxPositions = config.maxPositionEmbeddings();
   }
 
@@ -53,6 +55,6 @@ public final class BertEmbeddings extends Module {
     Tensor positions = positionEmbeddings.weight().narrow(0, 0, length);
     Tensor tokenType = tokenTypeEmbeddings.weight().select(0, 0);
     Tensor embedded = inputs.add(tokenType).add(positions);
-    return Layers.dropout(layerNorm.forward(embedded), dropout, is_training());
+    return dropout.apply(layerNorm.forward(embedded), dropoutProbability, is_training());
   }
 }

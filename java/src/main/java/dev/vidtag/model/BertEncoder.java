@@ -14,10 +14,10 @@ final class BertEncoder extends Module {
   private final ModuleListImpl list;
   private final List<BertLayer> layers = new ArrayList<>();
 
-  BertEncoder(BertConfig config) {
+  BertEncoder(BertConfig config, Dropout dropout) {
     list = register_module("layer", new ModuleListImpl());
     for (int i = 0; i < config.numHiddenLayers(); i++) {
-      BertLayer layer = new BertLayer(config);
+      BertLayer layer = new BertLayer(config, dropout);
       list.push_back(layer);
       layers.add(layer);
     }
@@ -32,9 +32,9 @@ final class BertEncoder extends Module {
     return hidden;
   }
 
-  void quantizeInt8(Int8WeightRange range) {
+  void quantizeInt8(Int8Quantizer quantizer) {
     for (BertLayer layer : layers) {
-      layer.quantizeInt8(range);
+      layer.quantizeInt8(quantizer);
     }
   }
 }

@@ -10,10 +10,11 @@ final class BertLayer extends Module {
   private final Intermediate intermediate;
   private final BertResidualOutput output;
 
-  BertLayer(BertConfig config) {
-    attention = register_module("attention", new BertAttention(config));
+  BertLayer(BertConfig config, Dropout dropout) {
+    attention = register_module("attention", new BertAttention(config, dropout));
     intermediate = register_module("intermediate", new Intermediate(config));
-    output = register_module("output", new BertResidualOutput(config, config.intermediateSize()));
+    output = register_module("output",
+        new BertResidualOutput(config, config.intermediateSize(), dropout));
   }
 
   Tensor forward(Tensor x, Tensor bias) {
@@ -21,10 +22,10 @@ final class BertLayer extends Module {
     return output.forward(intermediate.forward(attended), attended);
   }
 
-  void quantizeInt8(Int8WeightRange range) {
-    attention.quantizeInt8(range);
-    intermediate.dense.quantizeInt8(range);
-    output.quantizeInt8(range);
+  void quantizeInt8(Int8Quantizer quantizer) {
+    attention.quantizeInt8(quantizer);
+    intermediate.dense.quantizeInt8(quantizer);
+    output.quantizeInt8(quantizer);
   }
 
   /** {@code intermediate.dense} followed by the exact GELU. */

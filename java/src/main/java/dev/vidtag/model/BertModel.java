@@ -17,10 +17,16 @@ public final class BertModel extends Module {
   private final Module pooler; // kept reachable: LibTorch calls back into Java modules
   private final LinearImpl poolerDense;
 
+  /** A BERT whose dropout draws from a generator of its own. */
   public BertModel(BertConfig config, boolean withPooler) {
+    this(config, withPooler, new Dropout());
+  }
+
+  /** A BERT whose dropout draws from {@code dropout} (shared with the model it belongs to). */
+  public BertModel(BertConfig config, boolean withPooler, Dropout dropout) {
     this.config = config;
-    embeddings = register_module("embeddings", new BertEmbeddings(config));
-    encoder = register_module("encoder", new BertEncoder(config));
+    embeddings = register_module("embeddings", new BertEmbeddings(config, dropout));
+    encoder = register_module("encoder", new BertEncoder(config, dropout));
     if (withPooler) {
       pooler = register_module("pooler", new Module());
       poolerDense = pooler.register_module("dense",
@@ -58,8 +64,8 @@ public final class BertModel extends Module {
    * Switches the encoder layers' linear layers (attention and feed-forward) to int8 weights for
    * inference; the embeddings and the pooler stay fp32.
    */
-  public void quantizeInt8(Int8WeightRange range) {
-    encoder.quantizeInt8(range);
+  void quantizeInt8(Int8Quantizer quantizer) {
+    encoder.quantizeInt8(quantizer);
   }
 
   /** tanh(dense(hidden[:, 0])), as Hugging Face's pooler. */

@@ -11,21 +11,23 @@ import org.bytedeco.pytorch.Tensor;
 final class BertResidualOutput extends Module {
   private final Linear dense;
   private final LayerNormImpl layerNorm;
-  private final double dropout;
+  private final double dropoutProbability;
+  private final Dropout dropout;
 
-  BertResidualOutput(BertConfig config, int inputSize) {
+  BertResidualOutput(BertConfig config, int inputSize, Dropout dropout) {
     dense = new Linear(this, "dense", inputSize, config.hiddenSize());
     layerNorm = register_module("LayerNorm",
         Layers.layerNorm(config.hiddenSize(), config.layerNormEps()));
-    dropout = config.hiddenDropoutProb();
+    dropoutProbability = config.hiddenDropoutProb();
+    this.dropout = dropout;
   }
 
   Tensor forward(Tensor hidden, Tensor residual) {
-    Tensor projected = Layers.dropout(dense.forward(hidden), dropout, is_training());
+    Tensor projected = dropout.apply(dense.forward(hidden), dropoutProbability, is_training());
     return layerNorm.forward(projected.add(residual));
   }
 
-  void quantizeInt8(Int8WeightRange range) {
-    dense.quantizeInt8(range);
+  void quantizeInt8(Int8Quantizer quantizer) {
+    dense.quantizeInt8(quantizer);
   }
 }

@@ -1,10 +1,7 @@
 package dev.vidtag.model;
 
-import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptional;
-import org.bytedeco.pytorch.global.torch;
 
 /** {@code attention.self}: query, key, value projections and scaled dot-product attention. */
 final class BertSelfAttention extends Module {
@@ -12,15 +9,17 @@ final class BertSelfAttention extends Module {
   private final Linear key;
   private final Linear value;
   private final int heads;
-  private final double dropout;
+  private final double dropoutProbability;
+  private final Dropout dropout;
 
-  BertSelfAttention(BertConfig config) {
+  BertSelfAttention(BertConfig config, Dropout dropout) {
     int h = config.hiddenSize();
     query = new Linear(this, "query", h, h);
     key = new Linear(this, "key", h, h);
     value = new Linear(this, "value", h, h);
     heads = config.numAttentionHeads();
-    dropout = config.attentionProbsDropoutProb();
+    dropoutProbability = config.attentionProbsDropoutProb();
+    this.dropout = dropout;
   }
 
   /** x [B, L, H], bias [B, 1, 1, L] additive. */
@@ -28,14 +27,13 @@ final class BertSelfAttention extends Module {
     Tensor q = Layers.splitHeads(query.forward(x), heads);
     Tensor k = Layers.splitHeads(key.forward(x), heads);
     Tensor v = Layers.splitHeads(value.forward(x), heads);
-    Tensor context = torch.scaled_dot_product_attention(q, k, v, new TensorOptional(bias),
-        is_training() ? dropout : 0.0, false, new DoubleOptional(), false);
-    return Layers.mergeHeads(context);
+    return Layers.mergeHeads(Layers.attention(q, k, v, bias, dropout,
+        is_training() ? dropoutProbability : 0.0));
   }
 
-  void quantizeInt8(Int8WeightRange range) {
-    query.quantizeInt8(range);
-    key.quantizeInt8(range);
-    value.quantizeInt8(range);
+  void quantizeInt8(Int8Quantizer quantizer) {
+    query.quantizeInt8(quantizer);
+    key.quantizeInt8(quantizer);
+    value.quantizeInt8(quantizer);
   }
 }

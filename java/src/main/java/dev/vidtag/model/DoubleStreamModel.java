@@ -28,7 +28,8 @@ public final class DoubleStreamModel extends VideoClassifierModel {
     decoder = register_module("multi_head_decoder", new Module());
     decoderLayerList = decoder.register_module("layers", new ModuleListImpl());
     for (int i = 0; i < config.decoder().numLayers(); i++) {
-      TransformerDecoderLayer layer = new TransformerDecoderLayer(hidden, config.decoder());
+      TransformerDecoderLayer layer = new TransformerDecoderLayer(hidden, config.decoder(),
+          dropout);
       decoderLayerList.push_back(layer);
       decoderLayers.add(layer);
     }
@@ -36,10 +37,10 @@ public final class DoubleStreamModel extends VideoClassifierModel {
   }
 
   @Override
-  protected void quantizeLayersInt8(Int8WeightRange range) {
-    bert.quantizeInt8(range);
+  void quantizeLayersInt8(Int8Quantizer quantizer) {
+    bert.quantizeInt8(quantizer);
     for (TransformerDecoderLayer layer : decoderLayers) {
-      layer.quantizeInt8(range);
+      layer.quantizeInt8(quantizer);
     }
   }
 

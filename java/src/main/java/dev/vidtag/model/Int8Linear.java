@@ -128,6 +128,13 @@ public final class Int8Linear {
     return outFeatures;
   }
 
+  /** Frees the layer's tensors now; it must not run again. */
+  void release() {
+    for (Tensor tensor : new Tensor[] {weight, packed, columnOffsets, scaledBias, rowScales}) {
+      tensor.set_();
+    }
+  }
+
   /** The weight as the int8 kernel sees it, back in fp32: row scale * scale * (q - zero point). */
   public Tensor dequantizedWeight() {
     return weight.to(ScalarType.Float).sub(zeroPoint).mul(scale).mul(rowScales.unsqueeze(1));

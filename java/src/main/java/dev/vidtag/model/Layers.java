@@ -2,10 +2,12 @@ package dev.vidtag.model;
 
 import java.util.function.Supplier;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.LayerNormImpl;
 import org.bytedeco.pytorch.LayerNormOptions;
 import org.bytedeco.pytorch.LongVector;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
 
 /** Small factories and functions shared by the model blocks. */
@@ -37,9 +39,18 @@ final class Layers {
     }
   }
 
-  /** Dropout that is active only while the owning module is in training mode. */
-  static Tensor dropout(Tensor x, double p, boolean training) {
-    return training && p > 0 ? torch.dropout(x, p, true) : x;
+  /**
+   * Scaled dot-product attention of q, k, v [B, heads, L, d] with an additive key bias. Without
+   * dropout LibTorch's fused kernel computes it; dropout on the probabilities (training) draws
+   * from the model's own generator, which LibTorch's function cannot take.
+   */
+  static Tensor attention(Tensor q, Tensor k, Tensor v, Tensor bias, Dropout dropout,
+      double dropoutProbability) {
+    if (dropoutProbability > 0) {
+      return dropout.attention(q, k, v, bias, dropoutProbability);
+    }
+    return torch.scaled_dot_product_attention(q, k, v, new TensorOptional(bias), 0.0, false,
+        new DoubleOptional(), false);
   }
 
   /** [B, L, H] to [B, heads, L, H / heads]. */

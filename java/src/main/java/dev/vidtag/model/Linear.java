@@ -22,8 +22,8 @@ final class Linear {
   }
 
   /** From now on, forward runs with int8 weights quantized from the current ones. */
-  void quantizeInt8(Int8WeightRange range) {
-    int8 = Int8Linear.quantize(fp.weight(), fp.bias(), range);
+  void quantizeInt8(Int8Quantizer quantizer) {
+    int8 = quantizer.quantize(fp.weight(), fp.bias());
   }
 
   boolean isInt8() {

@@ -25,6 +25,11 @@ public record ModelConfig(Architecture arch, int numClasses, int frameDim, int m
     if (arch == Architecture.DOUBLE && decoder == null) {
       throw new IllegalArgumentException("a double-stream model needs a decoder config");
     }
+    if (decoder != null && textEncoder.hiddenSize() % decoder.numHeads() != 0) {
+      // the decoder works at the text encoder's width, split evenly between its heads
+      throw new IllegalArgumentException("the decoder's hidden size " + textEncoder.hiddenSize()
+          + " is not a multiple of its " + decoder.numHeads() + " heads");
+    }
     if (Math.max(maxFrames, maxText) > textEncoder.maxPositionEmbeddings()) {
       // frames and text each take positions from 0 (single stream), text alone (double)
       throw new IllegalArgumentException("max_frames " + maxFrames + " or max_text " + maxText

@@ -1,15 +1,14 @@
 package dev.vidtag.model;
 
+import dev.vidtag.io.AtomicFiles;
 import dev.vidtag.io.DataException;
 import dev.vidtag.model.weights.SafetensorsWriter;
 import dev.vidtag.model.weights.StateDicts;
 import dev.vidtag.model.weights.WeightFiles;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -24,24 +23,28 @@ public final class ModelDirectory {
 
   private ModelDirectory() {}
 
-  /** Saves config, weights and the tokenizer files found in {@code tokenizerSource} (if any). */
+  /**
+   * Saves config, weights and the tokenizer files found in {@code tokenizerSource} (if any) as
+   * the directory {@code dir}, which appears whole or not at all (an existing one is replaced).
+   */
   public static void save(Path dir, VideoClassifierModel model, Path tokenizerSource) {
-    try {
-      Files.createDirectories(dir);
-      writeAtomically(dir.resolve(ModelConfig.FILE_NAME),
-          model.config().toJsonString().getBytes(StandardCharsets.UTF_8));
-      SafetensorsWriter.write(dir.resolve(WEIGHTS), StateDicts.of(model),
-          Map.of("format", "pt", "writer", "vidtag"));
-      if (tokenizerSource != null) {
-        for (Path source : HuggingFaceBert.tokenizerFiles(tokenizerSource)) {
-          Path temporary = dir.resolve(source.getFileName() + ".tmp");
-          Files.copy(source, temporary, StandardCopyOption.REPLACE_EXISTING);
-          Files.move(temporary, dir.resolve(source.getFileName()),
-              StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        }
+    AtomicFiles.writeDirectory(dir, partial -> writeInto(partial, model, tokenizerSource));
+  }
+
+  /**
+   * Writes the model directory's files into {@code dir}, an empty directory that the caller
+   * puts in place whole (with files of its own, as a pretraining checkpoint adds its heads).
+   */
+  public static void writeInto(Path dir, VideoClassifierModel model, Path tokenizerSource)
+      throws IOException {
+    Files.writeString(dir.resolve(ModelConfig.FILE_NAME), model.config().toJsonString(),
+        StandardCharsets.UTF_8);
+    SafetensorsWriter.write(dir.resolve(WEIGHTS), StateDicts.of(model),
+        Map.of("format", "pt", "writer", "vidtag"));
+    if (tokenizerSource != null) {
+      for (Path source : HuggingFaceBert.tokenizerFiles(tokenizerSource)) {
+        Files.copy(source, dir.resolve(source.getFileName()));
       }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write model directory " + dir, e);
     }
   }
 
@@ -73,10 +76,4 @@ public final class ModelDirectory {
     return HuggingFaceBert.tokenizerFiles(dir);
   }
 
-  private static void writeAtomically(Path file, byte[] bytes) throws IOException {
-    Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
-    Files.write(temporary, bytes);
-    Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING,
-        StandardCopyOption.ATOMIC_MOVE);
-  }
 }

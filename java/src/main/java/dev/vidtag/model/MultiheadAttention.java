@@ -1,6 +1,5 @@
 package dev.vidtag.model;
 
-import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
@@ -17,13 +16,15 @@ final class MultiheadAttention extends Module {
   private final Linear outProj;
   private final int width;
   private final int heads;
-  private final double dropout;
+  private final double dropoutProbability;
+  private final Dropout dropout;
   /** The query, key and value projections with int8 weights, once quantized; else null. */
   private Int8Linear[] inProjInt8;
 
-  MultiheadAttention(int width, int heads, double dropout) {
+  MultiheadAttention(int width, int heads, double dropoutProbability, Dropout dropout) {
     this.width = width;
     this.heads = heads;
+    this.dropoutProbability = dropoutProbability;
     this.dropout = dropout;
     // PyTorch's initialisation: xavier-uniform projection, zero biases
     // keep our own handles: register_parameter returns a reference into the module's parameter
@@ -42,20 +43,20 @@ final class MultiheadAttention extends Module {
     Tensor q = project(queries, 0);
     Tensor k = project(memory, 1);
     Tensor v = project(memory, 2);
-    Tensor context = torch.scaled_dot_product_attention(q, k, v, new TensorOptional(keyBias),
-        is_training() ? dropout : 0.0, false, new DoubleOptional(), false);
+    Tensor context = Layers.attention(q, k, v, keyBias, dropout,
+        is_training() ? dropoutProbability : 0.0);
     return outProj.forward(Layers.mergeHeads(context));
   }
 
   /** Each of the three input projections gets its own int8 scale. */
-  void quantizeInt8(Int8WeightRange range) {
+  void quantizeInt8(Int8Quantizer quantizer) {
     Int8Linear[] parts = new Int8Linear[3];
     for (int part = 0; part < 3; part++) {
-      parts[part] = Int8Linear.quantize(inProjWeight.narrow(0, (long) part * width, width),
-          inProjBias.narrow(0, (long) part * width, width), range);
+      parts[part] = quantizer.quantize(inProjWeight.narrow(0, (long) part * width, width),
+          inProjBias.narrow(0, (long) part * width, width));
     }
     inProjInt8 = parts;
-    outProj.quantizeInt8(range);
+    outProj.quantizeInt8(quantizer);
   }
 
   private Tensor project(Tensor x, int part) {

@@ -2,6 +2,9 @@ package dev.vidtag.model;
 
 import java.util.Arrays;
 import java.util.stream.Collectors;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
 
 /** How a model turns its output sequence into one vector per video. */
 public enum Pooling {
@@ -31,6 +34,22 @@ public enum Pooling {
       }
     }
     return null;
+  }
+
+  /** This pooling of hidden [B, L, H] whose real positions are where keep [B, L] is set. */
+  public Tensor pool(Tensor hidden, Tensor keep) {
+    return this == MEAN_ALL ? hidden.mean(new long[] {1}, false, new ScalarTypeOptional())
+        : maskedMean(hidden, keep);
+  }
+
+  /** Mean of hidden [B, L, H] over the positions where keep [B, L] is set; zeros where none. */
+  public static Tensor maskedMean(Tensor hidden, Tensor keep) {
+    Tensor weights = keep.to(hidden.scalar_type()).unsqueeze(2);
+    Tensor sum = hidden.mul(weights).sum(new long[] {1}, false, new ScalarTypeOptional());
+    // a video with no real position pools to zeros rather than 0/0
+    Tensor count = weights.sum(new long[] {1}, false, new ScalarTypeOptional())
+        .clamp_min(new Scalar(1.0));
+    return sum.div(count);
   }
 
   public static String choices() {

@@ -22,8 +22,8 @@ public final class SingleStreamModel extends VideoClassifierModel {
   }
 
   @Override
-  protected void quantizeLayersInt8(Int8WeightRange range) {
-    bert.quantizeInt8(range);
+  void quantizeLayersInt8(Int8Quantizer quantizer) {
+    bert.quantizeInt8(quantizer);
   }
 
   @Override

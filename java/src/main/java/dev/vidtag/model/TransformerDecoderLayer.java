@@ -18,36 +18,39 @@ final class TransformerDecoderLayer extends Module {
   private final LayerNormImpl norm1;
   private final LayerNormImpl norm2;
   private final LayerNormImpl norm3;
-  private final double dropout;
+  private final double dropoutProbability;
+  private final Dropout dropout;
 
-  TransformerDecoderLayer(int width, DecoderConfig config) {
+  TransformerDecoderLayer(int width, DecoderConfig config, Dropout dropout) {
     selfAttn = register_module("self_attn",
-        new MultiheadAttention(width, config.numHeads(), config.dropout()));
+        new MultiheadAttention(width, config.numHeads(), config.dropout(), dropout));
     multiheadAttn = register_module("multihead_attn",
-        new MultiheadAttention(width, config.numHeads(), config.dropout()));
+        new MultiheadAttention(width, config.numHeads(), config.dropout(), dropout));
     linear1 = new Linear(this, "linear1", width, config.ffnSize());
     linear2 = new Linear(this, "linear2", config.ffnSize(), width);
     norm1 = register_module("norm1", Layers.layerNorm(width, config.layerNormEps()));
     norm2 = register_module("norm2", Layers.layerNorm(width, config.layerNormEps()));
     norm3 = register_module("norm3", Layers.layerNorm(width, config.layerNormEps()));
-    dropout = config.dropout();
+    dropoutProbability = config.dropout();
+    this.dropout = dropout;
   }
 
   /** target [B, Lt, d] with key bias [B,1,1,Lt]; memory [B, Lm, d] with key bias [B,1,1,Lm]. */
   Tensor forward(Tensor target, Tensor targetBias, Tensor memory, Tensor memoryBias) {
     boolean training = is_training();
-    Tensor x = norm1.forward(target.add(Layers.dropout(
-        selfAttn.forward(target, target, targetBias), dropout, training)));
-    x = norm2.forward(x.add(Layers.dropout(
-        multiheadAttn.forward(x, memory, memoryBias), dropout, training)));
-    Tensor hidden = Layers.dropout(torch.relu(linear1.forward(x)), dropout, training);
-    return norm3.forward(x.add(Layers.dropout(linear2.forward(hidden), dropout, training)));
+    Tensor x = norm1.forward(target.add(dropout.apply(
+        selfAttn.forward(target, target, targetBias), dropoutProbability, training)));
+    x = norm2.forward(x.add(dropout.apply(
+        multiheadAttn.forward(x, memory, memoryBias), dropoutProbability, training)));
+    Tensor hidden = dropout.apply(torch.relu(linear1.forward(x)), dropoutProbability, training);
+    return norm3.forward(
+        x.add(dropout.apply(linear2.forward(hidden), dropoutProbability, training)));
   }
 
-  void quantizeInt8(Int8WeightRange range) {
-    selfAttn.quantizeInt8(range);
-    multiheadAttn.quantizeInt8(range);
-    linear1.quantizeInt8(range);
-    linear2.quantizeInt8(range);
+  void quantizeInt8(Int8Quantizer quantizer) {
+    selfAttn.quantizeInt8(quantizer);
+    multiheadAttn.quantizeInt8(quantizer);
+    linear1.quantizeInt8(quantizer);
+    linear2.quantizeInt8(quantizer);
   }
 }

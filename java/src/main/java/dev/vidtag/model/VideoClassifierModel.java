@@ -1,9 +1,9 @@
 package dev.vidtag.model;
 
+import dev.vidtag.model.weights.StateDicts;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
-import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -14,13 +14,17 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  */
 public abstract class VideoClassifierModel extends Module {
   protected final ModelConfig config;
+  /** Shared by every block, so that one reseed before a step fixes all the step's masks. */
+  protected final Dropout dropout = new Dropout();
   protected final BertModel bert;
   protected LinearImpl classifier;
-  private boolean int8;
+  /** The int8 layers once {@link #quantizeInt8} made them; null while the model runs fp32. */
+  private Int8Quantizer int8;
+  private boolean released;
 
   protected VideoClassifierModel(ModelConfig config, boolean withPooler) {
     this.config = config;
-    bert = register_module("bert", new BertModel(config.textEncoder(), withPooler));
+    bert = register_module("bert", new BertModel(config.textEncoder(), withPooler, dropout));
   }
 
   /** Builds the model that the config describes, with freshly initialised weights. */
@@ -37,6 +41,11 @@ public abstract class VideoClassifierModel extends Module {
 
   public BertModel bert() {
     return bert;
+  }
+
+  /** Where the model's dropout draws from; reseed it before each training step. */
+  public Dropout dropout() {
+    return dropout;
   }
 
   /**
@@ -62,21 +71,51 @@ public abstract class VideoClassifierModel extends Module {
     if (is_training()) {
       throw new IllegalStateException("int8 weights are for inference: call eval() first");
     }
-    quantizeLayersInt8(range);
-    int8 = true;
+    requireNotReleased();
+    Int8Quantizer quantizer = new Int8Quantizer(range);
+    quantizeLayersInt8(quantizer);
+    if (int8 != null) {
+      int8.release();
+    }
+    int8 = quantizer;
   }
 
   /** Whether {@link #quantizeInt8()} switched the transformer layers to int8 weights. */
   public boolean isInt8() {
-    return int8;
+    return int8 != null;
   }
 
-  protected abstract void quantizeLayersInt8(Int8WeightRange range);
+  abstract void quantizeLayersInt8(Int8Quantizer quantizer);
+
+  /**
+   * Frees the model's native memory now rather than when the garbage collector finds the last
+   * handle of each tensor: every parameter and buffer is emptied in place (whoever else holds
+   * them sees them empty) and the int8 layers are freed. The model cannot run afterwards.
+   */
+  public void release() {
+    try (NoGradGuard noGrad = new NoGradGuard()) {
+      for (Tensor tensor : StateDicts.of(this).values()) {
+        tensor.set_();
+      }
+    }
+    if (int8 != null) {
+      int8.release();
+      int8 = null;
+    }
+    released = true;
+  }
+
+  private void requireNotReleased() {
+    if (released) {
+      throw new IllegalStateException("this model's weights were released");
+    }
+  }
 
   /** Logits, pooled vector and pooled sequence for one batch; honours train/eval mode. */
   public final ModelOutputs forward(ModelInputs inputs) {
+    requireNotReleased();
     checkInputs(inputs);
-    if (int8 && (is_training() || parameterType() != ScalarType.Float)) {
+    if (int8 != null && (is_training() || parameterType() != ScalarType.Float)) {
       throw new IllegalStateException("this model runs int8 weights, for fp32 inference only: "
           + "it was switched to training mode or another dtype after quantizeInt8()");
     }
@@ -97,16 +136,7 @@ public abstract class VideoClassifierModel extends Module {
 
   /** Mean of hidden [B, L, H] over every position, or over those where keep [B, L] is set. */
   protected Tensor pool(Tensor hidden, Tensor keep) {
-    if (config.pooling() == Pooling.MEAN_ALL) {
-      return hidden.mean(new long[] {1}, false, new ScalarTypeOptional());
-    }
-    Tensor weights = keep.to(hidden.scalar_type()).unsqueeze(2);
-    Tensor sum = hidden.mul(weights).sum(new long[] {1}, false,
-        new ScalarTypeOptional());
-    // a video with no real position pools to zeros rather than 0/0
-    Tensor count = weights.sum(new long[] {1}, false, new ScalarTypeOptional())
-        .clamp_min(new Scalar(1.0));
-    return sum.div(count);
+    return config.pooling().pool(hidden, keep);
   }
 
   private void checkInputs(ModelInputs in) {

@@ -43,7 +43,8 @@ public final class TorchRuntime {
   private static final Logger log = LoggerFactory.getLogger(TorchRuntime.class);
   private static final String JAVACPP_CACHE_PROPERTY = "org.bytedeco.javacpp.cachedir";
 
-  private static RuntimeInfo info;
+  /** Set once LibTorch has started (read without the lock on the hot path of every batch). */
+  private static volatile RuntimeInfo info;
   private static String blas = "OpenBLAS";
 
   private TorchRuntime() {}
@@ -58,8 +59,19 @@ public final class TorchRuntime {
       String nativeAllocation) {}
 
   /** Starts LibTorch with {@link RuntimeOptions#defaults()}; later calls return the first result. */
-  public static synchronized RuntimeInfo initialize() {
-    return info != null ? info : initialize(RuntimeOptions.defaults());
+  public static RuntimeInfo initialize() {
+    RuntimeInfo started = info;
+    if (started != null) {
+      return started;
+    }
+    synchronized (TorchRuntime.class) {
+      return info != null ? info : initialize(RuntimeOptions.defaults());
+    }
+  }
+
+  /** Whether LibTorch has started in this process. */
+  public static boolean isStarted() {
+    return info != null;
   }
 
   /**

@@ -5,8 +5,6 @@ import dev.vidtag.kernels.TensorList;
 import dev.vidtag.model.ModelDirectory;
 import dev.vidtag.model.VideoClassifierModel;
 import dev.vidtag.model.weights.StateDicts;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 
@@ -34,24 +31,31 @@ public final class CheckpointAverage {
 
   /** The run's checkpoints, best score first (ties: the later step first). */
   public static List<Checkpoint> ranked(Path run) {
-    Path folder = run.resolve("checkpoints");
-    if (!Files.isDirectory(folder)) {
-      throw new IllegalArgumentException(run + " has no checkpoints/ folder: not a training run");
+    if (!Files.isDirectory(run.resolve(RunDirectory.CHECKPOINTS))) {
+      throw new IllegalArgumentException(run + " has no " + RunDirectory.CHECKPOINTS
+          + "/ folder: not a training run");
     }
     List<Checkpoint> checkpoints = new ArrayList<>();
-    try (Stream<Path> listing = Files.list(folder)) {
-      for (Path p : listing.toList()) {
-        Matcher m = NAME.matcher(p.getFileName().toString());
-        if (m.matches() && Files.isDirectory(p)) {
-          checkpoints.add(new Checkpoint(p, Long.parseLong(m.group(1)), Double.parseDouble(m.group(2))));
-        }
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot list " + folder, e);
+    for (Path p : RunDirectory.checkpoints(run, p -> NAME.matcher(p.getFileName().toString())
+        .matches())) {
+      Matcher m = NAME.matcher(p.getFileName().toString());
+      m.matches();
+      checkpoints.add(new Checkpoint(p, Long.parseLong(m.group(1)),
+          Double.parseDouble(m.group(2))));
     }
     checkpoints.sort(Comparator.comparingDouble(Checkpoint::score).reversed()
         .thenComparing(Comparator.comparingLong(Checkpoint::step).reversed()));
     return checkpoints;
+  }
+
+  /**
+   * Saves the average of the checkpoints as the model directory {@code out} (with the first
+   * checkpoint's tokenizer files), whole or not at all; returns the averaged model.
+   */
+  public static VideoClassifierModel saveAverage(List<Checkpoint> checkpoints, Path out) {
+    VideoClassifierModel average = average(checkpoints);
+    ModelDirectory.save(out, average, checkpoints.get(0).directory());
+    return average;
   }
 
   /** The average of the given checkpoints' weights, in a model of the first one's config. */

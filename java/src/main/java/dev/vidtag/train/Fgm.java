@@ -23,14 +23,20 @@ public final class Fgm implements Adversary, AutoCloseable {
   }
 
   @Override
-  public List<String> attack(Runnable forwardBackward, Runnable zeroGradients) {
-    List<String> skipped;
+  public int passes() {
+    return 1;
+  }
+
+  @Override
+  public List<String> perturb(int pass) {
     try (TensorList gradients = TensorList.gradientsOf(embeddings)) {
-      skipped = FusedKernels.fgmPerturb(embeddings, backup, gradients, epsilon).skipped();
+      return FusedKernels.fgmPerturb(embeddings, backup, gradients, epsilon).skipped();
     }
-    forwardBackward.run();
+  }
+
+  @Override
+  public void restore() {
     FusedKernels.restore(embeddings, backup);
-    return skipped;
   }
 
   /** The perturbation kernels work on fp32 weights (fp32 master weights under mixed precision). */

@@ -5,7 +5,8 @@ package dev.vidtag.train;
  * factor rises linearly from 0 over the warmup steps, then falls linearly to 0 at the last step.
  * Optimizer step k (from 0) uses {@code base * factor(k)}.
  */
-public record LinearWarmupDecay(long totalSteps, long warmupSteps) {
+public record LinearWarmupDecay(long totalSteps, long warmupSteps)
+    implements LearningRateSchedule {
 
   public LinearWarmupDecay {
     if (totalSteps < 1) {
@@ -25,6 +26,7 @@ public record LinearWarmupDecay(long totalSteps, long warmupSteps) {
     return new LinearWarmupDecay(totalSteps, (long) (totalSteps * fraction));
   }
 
+  @Override
   public double factor(long step) {
     if (step < warmupSteps) {
       return (double) step / Math.max(1, warmupSteps);

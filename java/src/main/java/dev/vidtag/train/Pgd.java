@@ -2,7 +2,6 @@ package dev.vidtag.train;
 
 import dev.vidtag.kernels.FusedKernels;
 import dev.vidtag.kernels.TensorList;
-import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.pytorch.Tensor;
 
@@ -42,26 +41,41 @@ public final class Pgd implements Adversary, AutoCloseable {
   }
 
   @Override
-  public List<String> attack(Runnable forwardBackward, Runnable zeroGradients) {
-    List<String> skipped = new ArrayList<>();
+  public int passes() {
+    return steps;
+  }
+
+  /**
+   * Pass 0 first backs up the clean gradients and the embeddings. Each pass steps the
+   * embeddings from their current gradient, then zeroes every gradient for the pass to fill,
+   * except before the last pass, which adds to the clean gradients restored.
+   */
+  @Override
+  public List<String> perturb(int pass) {
     try (TensorList gradients = TensorList.gradientsOf(parameters)) {
-      FusedKernels.copy(gradientBackup, gradients);
-      FusedKernels.copy(embeddingBackup, embeddings);
-      for (int t = 0; t < steps; t++) {
-        try (TensorList embeddingGradients = TensorList.gradientsOf(embeddings)) {
-          skipped.addAll(FusedKernels.pgdStep(embeddings, embeddingBackup, embeddingGradients,
-              alpha, epsilon).skipped());
-        }
-        if (t < steps - 1) {
-          zeroGradients.run();
-        } else {
-          FusedKernels.copy(gradients, gradientBackup);
-        }
-        forwardBackward.run();
+      if (pass == 0) {
+        FusedKernels.copy(gradientBackup, gradients);
+        FusedKernels.copy(embeddingBackup, embeddings);
       }
+      List<String> skipped;
+      try (TensorList embeddingGradients = TensorList.gradientsOf(embeddings)) {
+        skipped = FusedKernels.pgdStep(embeddings, embeddingBackup, embeddingGradients, alpha,
+            epsilon).skipped();
+      }
+      if (pass < steps - 1) {
+        for (Tensor gradient : gradients.tensors()) {
+          gradient.zero_();
+        }
+      } else {
+        FusedKernels.copy(gradients, gradientBackup);
+      }
+      return skipped;
     }
+  }
+
+  @Override
+  public void restore() {
     FusedKernels.restore(embeddings, embeddingBackup);
-    return skipped;
   }
 
   @Override

@@ -9,7 +9,6 @@ import dev.vidtag.model.VideoClassifierModel;
 import dev.vidtag.model.weights.LoadReport;
 import dev.vidtag.model.weights.StateDicts;
 import dev.vidtag.model.weights.WeightFiles;
-import dev.vidtag.train.pretrain.PretrainCheckpoint;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -47,13 +46,22 @@ public final class PretrainedInit {
 
   private PretrainedInit() {}
 
-  /** The checkpoint a path names: a pretraining checkpoint or run, or a model directory. */
+  /**
+   * The checkpoint a path names: a model directory (a pretraining checkpoint is one), or the
+   * newest checkpoint of the run it names.
+   */
   public static Path resolve(Path path) {
-    if (Files.isRegularFile(path.resolve(ModelConfig.FILE_NAME))
-        && Files.isRegularFile(path.resolve(ModelDirectory.WEIGHTS))) {
+    if (isModelDirectory(path)) {
       return path;
     }
-    return PretrainCheckpoint.resolve(path);
+    return RunDirectory.newestCheckpoint(path, PretrainedInit::isModelDirectory)
+        .orElseThrow(() -> DataException.at(path, null, null, "neither a model directory (a "
+            + "pretraining checkpoint is one) nor a run with checkpoints"));
+  }
+
+  private static boolean isModelDirectory(Path path) {
+    return Files.isRegularFile(path.resolve(ModelConfig.FILE_NAME))
+        && Files.isRegularFile(path.resolve(ModelDirectory.WEIGHTS));
   }
 
   /** The text encoder's config the checkpoint was trained with (the fine-tuned model's too). */

@@ -1,9 +1,9 @@
 package dev.vidtag.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vidtag.io.DataException;
 import dev.vidtag.eval.OfficialScore;
 import dev.vidtag.io.AtomicFiles;
+import dev.vidtag.io.DataException;
 import dev.vidtag.model.weights.SafetensorsFile;
 import dev.vidtag.model.weights.SafetensorsWriter;
 import dev.vidtag.model.weights.StateDicts;
@@ -15,10 +15,8 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Optimizer;
-import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -41,7 +39,10 @@ final class TrainingState {
 
   /** The counters; {@code batchesDone} counts the batches of {@code epoch} already trained on. */
   record Counters(long step, int epoch, int batchesDone, long bestStep, OfficialScore bestScore,
-      long skippedSteps, int consecutiveSkips) {}
+      long skippedSteps, int consecutiveSkips) {
+    /** Where a new run starts. */
+    static final Counters START = new Counters(0, 0, 0, -1, null, 0, 0);
+  }
 
   private TrainingState() {}
 
@@ -56,21 +57,12 @@ final class TrainingState {
 
   static void save(Path run, Counters counters, List<String> names, List<Tensor> weights,
       List<Tensor> ema, Optimizer optimizer) {
-    Path target = run.resolve(DIRECTORY);
-    Path temporary = run.resolve("." + DIRECTORY + ".partial");
-    try {
-      AtomicFiles.deleteRecursively(temporary);
-      Files.createDirectories(temporary);
-      SafetensorsWriter.write(temporary.resolve(WEIGHTS), byName(names, weights), Map.of());
-      SafetensorsWriter.write(temporary.resolve(EMA), byName(names, ema), Map.of());
-      OutputArchive archive = new OutputArchive();
-      optimizer.save(archive);
-      archive.save_to(temporary.resolve(OPTIMIZER).toString());
-      Files.writeString(temporary.resolve(COUNTERS), JSON.writeValueAsString(counters));
-      AtomicFiles.replaceDirectory(temporary, target);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot save the training state to " + target, e);
-    }
+    AtomicFiles.writeDirectory(run.resolve(DIRECTORY), directory -> {
+      SafetensorsWriter.write(directory.resolve(WEIGHTS), byName(names, weights), Map.of());
+      SafetensorsWriter.write(directory.resolve(EMA), byName(names, ema), Map.of());
+      OptimizerArchive.save(optimizer, directory.resolve(OPTIMIZER));
+      Files.writeString(directory.resolve(COUNTERS), JSON.writeValueAsString(counters));
+    });
   }
 
   /** Loads the saved tensors into {@code weights}, {@code ema} and the optimizer. */
@@ -79,9 +71,7 @@ final class TrainingState {
     Path directory = stateDirectory(run);
     copyInto(directory.resolve(WEIGHTS), names, weights);
     copyInto(directory.resolve(EMA), names, ema);
-    InputArchive archive = new InputArchive();
-    archive.load_from(directory.resolve(OPTIMIZER).toString());
-    optimizer.load(archive);
+    OptimizerArchive.load(optimizer, directory.resolve(OPTIMIZER));
     return counters(run);
   }
 

@@ -1,24 +1,21 @@
 package dev.vidtag.train;
 
-import dev.vidtag.data.AnnotationReader;
 import dev.vidtag.data.Batch;
 import dev.vidtag.data.BatchPlan;
-import dev.vidtag.data.BertTokenizer;
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.Collator;
-import dev.vidtag.data.FrameSampler;
+import dev.vidtag.data.Dataset;
+import dev.vidtag.data.InputPipeline;
+import dev.vidtag.data.InputPipeline.Mode;
 import dev.vidtag.data.Loader;
 import dev.vidtag.data.SampleSource;
-import dev.vidtag.data.TextRule;
-import dev.vidtag.data.VideoAnnotation;
+import dev.vidtag.data.ValidationSplit;
 import dev.vidtag.data.VideoSampleSource;
 import dev.vidtag.data.ZipFeatureStore;
 import dev.vidtag.eval.OfficialScore;
-import dev.vidtag.model.ModelConfig;
 import dev.vidtag.model.ModelInputs;
 import dev.vidtag.model.VideoClassifierModel;
 import java.nio.file.Path;
-import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -34,23 +31,15 @@ public final class Validation {
    */
   public static OfficialScore ofRun(Path run, VideoClassifierModel model, Path tokenizerDir,
       int workers) {
-    Trainer.Options options = Trainer.readOptions(run);
-    CategoryMap categories = CategoryMap.official();
-    List<VideoAnnotation> labeled =
-        AnnotationReader.readAll(options.data().resolve("annotations/labeled.json"), true);
-    List<VideoAnnotation> validation =
-        Trainer.split(labeled, options.valRatio(), options.seed()).get(1);
-    ModelConfig config = model.config();
-    FrameSampler sampler = new FrameSampler(config.maxFrames());
-    try (BertTokenizer tokenizer = BertTokenizer.fromModelDirectory(tokenizerDir);
-         ZipFeatureStore features = ZipFeatureStore.open(
-             options.data().resolve("zip_feats/labeled.zip"), ZipFeatureStore.MissingPolicy.EMPTY)) {
-      VideoSampleSource source = new VideoSampleSource(validation, features,
-          TextRule.reference(config.maxText()), tokenizer, categories,
-          (stored, seed) -> sampler.uniform(stored));
-      Collator collator = new Collator(Collator.Padding.FIXED, config.maxText(),
-          config.maxFrames(), tokenizer.padId());
-      return score(model, source, collator, categories, options.batchSize(), workers);
+    TrainOptions options = Trainer.readOptions(run);
+    Dataset dataset = Dataset.at(options.data().directory());
+    ValidationSplit split = dataset.validationSplit(options.data().validationRatio(),
+        options.seed());
+    try (InputPipeline input = InputPipeline.open(model.config(), tokenizerDir);
+         ZipFeatureStore features = dataset.openFeatures(Dataset.LABELED)) {
+      return score(model, input.source(split.validation(), features, Mode.EVALUATION),
+          input.collator(Mode.EVALUATION), CategoryMap.official(),
+          options.optimization().batchSize(), workers);
     }
   }
 

@@ -10,8 +10,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vidtag.cli.CommandLineRunner.Output;
 import dev.vidtag.data.AnnotationReader;
 import dev.vidtag.data.CategoryMap;
+import dev.vidtag.data.Dataset;
 import dev.vidtag.data.FrameFeatures;
 import dev.vidtag.data.NpyReader;
+import dev.vidtag.data.ValidationSplit;
 import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.data.ZipFeatureStore;
 import dev.vidtag.eval.OfficialScore;
@@ -23,7 +25,6 @@ import dev.vidtag.infer.VideoClassifier;
 import dev.vidtag.model.Architecture;
 import dev.vidtag.model.Pooling;
 import dev.vidtag.runtime.TorchRuntime;
-import dev.vidtag.train.Trainer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -89,7 +90,7 @@ class PredictCommandTest {
     logits.data().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(written);
     try (VideoClassifier classifier = VideoClassifier.open(ensemble(),
         VideoClassifier.Options.defaults())) {
-      SplitLogits expected = classifier.logits(data, "test_a", 8);
+      SplitLogits expected = classifier.logits(Dataset.at(data), "test_a", 8);
       assertArrayEquals(expected.values(), written, 0f);
       int[] predicted = expected.argmax();
       for (int i = 0; i < ids.size(); i++) {
@@ -110,8 +111,9 @@ class PredictCommandTest {
     assertTrue(fit.out().contains("before (none)") && fit.out().contains("after ("), fit.out());
 
     // the validation part and its unadjusted score, rebuilt independently of the command
-    List<VideoAnnotation> validation = Trainer.split(
-        AnnotationReader.readAll(data.resolve("annotations/labeled.json"), true), 0.2, 2022).get(1);
+    List<VideoAnnotation> validation = ValidationSplit.of(
+        AnnotationReader.readAll(data.resolve("annotations/labeled.json"), true), 0.2, 2022)
+        .validation();
     int[] truth = validation.stream()
         .mapToInt(v -> CATEGORIES.lv2Index(v.categoryId().orElseThrow()).getAsInt()).toArray();
     SplitLogits logits;

@@ -8,13 +8,35 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vidtag.data.FrameFeatures.ElementType;
 import dev.vidtag.io.DataException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class CollatorTest {
+  /**
+   * A collator is a plain object: building one (as a loader or a model's input pipeline does
+   * while it is set up) starts no native library; its first batch does.
+   */
+  @Test
+  void constructingACollatorDoesNotStartLibTorch(@TempDir Path dir) throws Exception {
+    Path out = dir.resolve("out.txt");
+    Process process = new ProcessBuilder(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), CollatorStartProbe.class.getName())
+        .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+    assertTrue(process.waitFor(60, TimeUnit.SECONDS), "the probe finished");
+    String output = Files.readString(out);
+    assertEquals(0, process.exitValue(), output);
+    assertEquals(List.of("padding=DYNAMIC", "started=false", "libtorch-mapped=false"),
+        output.lines().toList());
+  }
+
   private static final int DIM = 5;
 
   private static long[] shape(Tensor t) {

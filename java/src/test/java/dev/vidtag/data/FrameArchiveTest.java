@@ -33,8 +33,9 @@ class FrameArchiveTest {
   @Test
   void pathFollowsTheOfficialLayout() {
     assertEquals(Path.of("data/zip_frames/test_a/789/1000000000000000789.zip"),
-        FrameArchive.path(Path.of("data"), "test_a", "1000000000000000789"));
-    assertThrows(IllegalArgumentException.class, () -> FrameArchive.path(Path.of("d"), "x", "../../etc"));
+        Dataset.at(Path.of("data")).frameArchive("test_a", "1000000000000000789"));
+    assertThrows(IllegalArgumentException.class,
+        () -> Dataset.at(Path.of("d")).frameArchive("x", "../../etc"));
   }
 
   @Test

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vidtag.data.FramePipeline.Resize;
 import dev.vidtag.io.DataException;
+import dev.vidtag.runtime.TorchRuntime;
 import java.awt.image.BufferedImage;
 import java.awt.image.DataBufferByte;
 import java.io.ByteArrayOutputStream;
@@ -19,7 +20,6 @@ import javax.imageio.ImageIO;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.PointerScope;
-import dev.vidtag.runtime.TorchRuntime;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;

@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vidtag.data.CategoryMap;
-import dev.vidtag.io.DataException;
 import dev.vidtag.eval.OfficialScore;
+import dev.vidtag.io.DataException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -12,6 +12,7 @@ import dev.vidtag.data.BatchPlan;
 import dev.vidtag.data.BertTokenizer;
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.Collator;
+import dev.vidtag.data.Dataset;
 import dev.vidtag.data.Float16;
 import dev.vidtag.data.FrameFeatures;
 import dev.vidtag.data.FrameSampler;
@@ -153,7 +154,7 @@ class VideoClassifierTest {
     }
     try (VideoClassifier classifier = VideoClassifier.open(single)) {
       assertTrue(classifier.dynamicPadding());
-      SplitLogits actual = classifier.logits(data, "test_a", 4);
+      SplitLogits actual = classifier.logits(Dataset.at(data), "test_a", 4);
       assertEquals(annotations.stream().map(VideoAnnotation::id).toList(), actual.videoIds());
       double error = TinyModels.relativeError(actual.values(), expected);
       assertTrue(error < PADDING_TOLERANCE, "relative error " + error);
@@ -163,7 +164,7 @@ class VideoClassifierTest {
     }
     try (VideoClassifier classifier = VideoClassifier.open(doubleAll)) {
       assertFalse(classifier.dynamicPadding(), "mean_all pools over padding: fixed lengths");
-      assertTrue(TinyModels.relativeError(classifier.logits(data, "test_a", 7).values(),
+      assertTrue(TinyModels.relativeError(classifier.logits(Dataset.at(data), "test_a", 7).values(),
           logitsOf(doubleAll, videos)) < PADDING_TOLERANCE);
     }
   }
@@ -182,7 +183,7 @@ class VideoClassifierTest {
         expected[i] = 0.5 * a[i] + 1.5 * b[i];
       }
       assertTrue(relativeError(fused, expected) < 1e-6, "logits " + relativeError(fused, expected));
-      assertArrayEquals(fused, ensemble.logits(data, "test_a", 5).values(), 1e-4f);
+      assertArrayEquals(fused, ensemble.logits(Dataset.at(data), "test_a", 5).values(), 1e-4f);
     }
     try (VideoClassifier ensemble = VideoClassifier.open(members,
         VideoClassifier.Options.defaults().withFuse(Fuse.PROBS))) {
@@ -260,19 +261,28 @@ class VideoClassifierTest {
     }
   }
 
+  /** The thread count is the process's, set by an explicit call, never by opening a model. */
   @Test
-  void threadsChangeOnlyWhenAsked() {
+  void openingAClassifierLeavesTheThreadsAlone() {
     int before = torch.get_num_threads();
     try {
-      TorchRuntime.setThreads(1);
-      VideoClassifier.open(single).close();
-      assertEquals(1, torch.get_num_threads(), "threads 0 leaves them as they are");
-      VideoClassifier.open(List.of(EnsembleMember.of(single)),
-          VideoClassifier.Options.defaults().withThreads(2)).close();
-      assertEquals(2, torch.get_num_threads());
+      for (int threads : new int[] {1, 2}) {
+        TorchRuntime.setThreads(threads);
+        VideoClassifier.open(List.of(EnsembleMember.of(single), EnsembleMember.of(doubleAll)),
+            VideoClassifier.Options.defaults().withPrecision(Precision.INT8)).close();
+        assertEquals(threads, torch.get_num_threads());
+      }
     } finally {
       TorchRuntime.setThreads(before);
     }
+  }
+
+  /** close() frees what the models hold: using them afterwards fails clearly. */
+  @Test
+  void aClosedClassifierRefusesCalls() {
+    VideoClassifier classifier = VideoClassifier.open(single);
+    classifier.close();
+    assertThrows(IllegalStateException.class, () -> classifier.classify(videos.get(0)));
   }
 
   @Test

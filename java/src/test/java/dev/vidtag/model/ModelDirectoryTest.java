@@ -99,6 +99,12 @@ class ModelDirectoryTest {
     // a single-stream checkpoint is not a double-stream one
     assertEquals(1, VidTag.execute("import", "--state-dict", bin, "--arch", "double",
         "--text-model", text, "--out", out));
+    // the tiny encoder is 32 wide: 5 decoder heads cannot split it, refused before anything is
+    // written (a model directory that only failed at predict)
+    assertEquals(2, VidTag.execute("import", "--state-dict", Fixtures.file("double.bin")
+        .toString(), "--arch", "double", "--text-model", text, "--out", out, "--max-frames", "5",
+        "--max-text", "9", "--decoder-heads", "5"));
+    assertTrue(!Files.exists(Path.of(out)));
   }
 
   @Test

@@ -3,7 +3,6 @@ package dev.vidtag.model;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vidtag.model.weights.LoadReport;
 import dev.vidtag.model.weights.SafetensorsFile;
 import dev.vidtag.model.weights.StateDicts;
 import dev.vidtag.runtime.TorchRuntime;

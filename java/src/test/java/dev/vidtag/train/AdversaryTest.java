@@ -106,6 +106,17 @@ class AdversaryTest {
     }
   }
 
+  /** An attack as the fine-tuning step drives it: each pass perturbs, then runs forward/backward. */
+  private static List<String> attack(Adversary adversary, Runnable forwardBackward) {
+    List<String> skipped = new ArrayList<>();
+    for (int pass = 0; pass < adversary.passes(); pass++) {
+      skipped.addAll(adversary.perturb(pass));
+      forwardBackward.run();
+    }
+    adversary.restore();
+    return skipped;
+  }
+
   @Test
   void pgdMatchesTheReferenceLoop() {
     // alpha 0.6 with epsilon 1.0 makes the third step project
@@ -116,7 +127,7 @@ class AdversaryTest {
     Tensor cleanEmbedding = ours.embedding().detach().clone();
     try (Pgd pgd = new Pgd(ours.names, ours.parameters, List.of(ours.names.get(0)),
         List.of(ours.embedding()), 3, 1.0, 0.6)) {
-      List<String> skipped = pgd.attack(ours::forwardBackward, ours::zeroGradients);
+      List<String> skipped = attack(pgd, ours::forwardBackward);
       assertEquals(List.of(), skipped);
     }
     referencePgd(reference, 3, 1.0, 0.6);
@@ -136,7 +147,7 @@ class AdversaryTest {
     try (Pgd pgd = new Pgd(toy.names, toy.parameters, List.of(toy.names.get(0)),
         List.of(toy.embedding()), 2, 1.0, 0.3)) {
       int[] pass = {0};
-      pgd.attack(() -> {
+      attack(pgd, () -> {
         pass[0]++;
         if (pass[0] == 2) {
           // what the last pass adds: its own gradient, measured from zero
@@ -146,7 +157,7 @@ class AdversaryTest {
         } else {
           toy.forwardBackward();
         }
-      }, toy::zeroGradients);
+      });
     }
     assertClose(clean.add(lastAdversarial.get(0)), toy.parameters.get(1).grad(), "clean + last");
   }
@@ -158,7 +169,7 @@ class AdversaryTest {
     ours.forwardBackward();
     reference.forwardBackward();
     try (Fgm fgm = new Fgm(List.of(ours.names.get(0)), List.of(ours.embedding()), 0.75)) {
-      fgm.attack(ours::forwardBackward, ours::zeroGradients);
+      attack(fgm, ours::forwardBackward);
     }
     Tensor backup = reference.embedding().detach().clone();
     try (NoGradGuard noGrad = new NoGradGuard()) {
@@ -184,7 +195,7 @@ class AdversaryTest {
     Tensor before = toy.embedding().detach().clone();
     try (Pgd pgd = new Pgd(toy.names, toy.parameters, List.of(toy.names.get(0)),
         List.of(toy.embedding()), 1, 1.0, 0.3)) {
-      List<String> skipped = pgd.attack(toy::forwardBackward, toy::zeroGradients);
+      List<String> skipped = attack(pgd, toy::forwardBackward);
       assertEquals(List.of("bert.embeddings.word_embeddings.weight"), skipped);
     }
     assertTrue(toy.embedding().equal(before));

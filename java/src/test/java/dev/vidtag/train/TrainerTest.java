@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vidtag.data.AnnotationReader;
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.SyntheticDataset;
+import dev.vidtag.data.ValidationSplit;
 import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.eval.OfficialScore;
 import dev.vidtag.model.Architecture;
@@ -42,12 +43,13 @@ class TrainerTest {
         .write(data, (directory, config, seed) -> HuggingFaceBert.writeRandomWeights(directory, seed));
   }
 
-  private static Trainer.Options options(Path out, Trainer.AdversaryKind adversary, int epochs) {
-    Trainer.Options d = Trainer.Options.defaults(data, Architecture.SINGLE,
-        data.resolve("text-model"), out);
-    return new Trainer.Options(d.data(), d.arch(), d.textModel(), d.out(), epochs, 32, 8, 48,
-        new ParameterGroups.LearningRates(1e-3, 2e-3, 2e-3), d.warmupFraction(), 0.99,
-        adversary, 0, 2, 0.05, 0.02, 0.05, 40, 40, 0.1, d.seed(), 1, 0.0, d.pooling(), 500, null);
+  private static TrainOptions options(Path out, TrainOptions.AdversaryKind adversary,
+      int epochs) {
+    return TrainOptions.builder(data, Architecture.SINGLE, data.resolve("text-model"), out)
+        .epochs(epochs).batchSize(32).maxFrames(8).maxText(48)
+        .learningRates(new ParameterGroups.LearningRates(1e-3, 2e-3, 2e-3)).emaDecay(0.99)
+        .adversary(adversary).pgdSteps(2).pgdEpsilon(0.05).pgdAlpha(0.02).fgmEpsilon(0.05)
+        .evaluateEvery(40).evaluateFrom(40).build();
   }
 
   /** The majority class of the training part, scored on the validation part. */
@@ -55,16 +57,16 @@ class TrainerTest {
     CategoryMap categories = CategoryMap.official();
     List<VideoAnnotation> labeled =
         AnnotationReader.readAll(data.resolve("annotations/labeled.json"), true);
-    List<List<VideoAnnotation>> split = Trainer.split(labeled, valRatio, seed);
+    ValidationSplit split = ValidationSplit.of(labeled, valRatio, seed);
     int[] counts = new int[categories.size()];
-    for (VideoAnnotation v : split.get(0)) {
+    for (VideoAnnotation v : split.training()) {
       counts[categories.lv2Index(v.categoryId().orElseThrow()).getAsInt()]++;
     }
     int majority = 0;
     for (int c = 1; c < counts.length; c++) {
       majority = counts[c] > counts[majority] ? c : majority;
     }
-    List<VideoAnnotation> validation = split.get(1);
+    List<VideoAnnotation> validation = split.validation();
     int[] truth = new int[validation.size()];
     int[] predicted = new int[validation.size()];
     for (int i = 0; i < truth.length; i++) {
@@ -77,7 +79,7 @@ class TrainerTest {
   @Test
   void learnsFarAboveTheMajorityClassAndKeepsLoadableCheckpoints() throws Exception {
     Path out = dir.resolve("run-pgd");
-    Trainer.Result result = new Trainer(options(out, Trainer.AdversaryKind.PGD, 4)).run();
+    Trainer.Result result = new Trainer(options(out, TrainOptions.AdversaryKind.PGD, 4)).run();
 
     OfficialScore majority = majorityBaseline(0.1, 2022);
     assertEquals(majority, result.majorityBaseline());

@@ -1,11 +1,9 @@
 package dev.vidtag.benchmarks.compare;
 
-import dev.vidtag.data.AnnotationReader;
-import dev.vidtag.data.BertTokenizer;
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.Collator;
-import dev.vidtag.data.FrameSampler;
-import dev.vidtag.data.TextRule;
+import dev.vidtag.data.Dataset;
+import dev.vidtag.data.InputPipeline;
 import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.data.VideoSampleSource;
 import dev.vidtag.data.ZipFeatureStore;
@@ -45,18 +43,12 @@ public final class Int8Score {
     }
     VideoClassifierModel model = ModelDirectory.load(modelDir);
     ModelConfig config = model.config();
-    List<VideoAnnotation> videos = AnnotationReader.readAll(
-        data.resolve("annotations").resolve(split + ".json"), false);
-    FrameSampler sampler = new FrameSampler(config.maxFrames());
-    try (BertTokenizer tokenizer = BertTokenizer.fromModelDirectory(modelDir);
-         ZipFeatureStore features = ZipFeatureStore.open(
-             data.resolve("zip_feats").resolve(split + ".zip"),
-             ZipFeatureStore.MissingPolicy.EMPTY)) {
-      VideoSampleSource source = new VideoSampleSource(videos, features,
-          TextRule.reference(config.maxText()), tokenizer, categories,
-          (stored, seed) -> sampler.uniform(stored));
-      Collator collator = new Collator(Collator.Padding.FIXED, config.maxText(),
-          config.maxFrames(), tokenizer.padId());
+    Dataset dataset = Dataset.at(data);
+    List<VideoAnnotation> videos = dataset.annotations(split, false);
+    try (InputPipeline input = InputPipeline.open(config, modelDir);
+         ZipFeatureStore features = dataset.openFeatures(split)) {
+      VideoSampleSource source = input.source(videos, features, InputPipeline.Mode.EVALUATION);
+      Collator collator = input.collator(InputPipeline.Mode.EVALUATION);
       int[] truthLv2 = new int[videos.size()];
       for (int i = 0; i < videos.size(); i++) {
         truthLv2[i] = truth.get(videos.get(i).id());

@@ -1,7 +1,8 @@
 package dev.vidtag.benchmarks.compare;
 
-import dev.vidtag.data.AnnotationReader;
 import dev.vidtag.data.BertTokenizer;
+import dev.vidtag.data.Dataset;
+import dev.vidtag.data.SyntheticDataset;
 import dev.vidtag.data.TextRule;
 import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.model.Architecture;
@@ -57,10 +58,10 @@ public final class RaceModels {
   }
 
   static void writeLengths(Path data, String split, Path out) throws IOException {
-    List<VideoAnnotation> videos = AnnotationReader.readAll(
-        data.resolve("annotations").resolve(split + ".json"), false);
+    List<VideoAnnotation> videos = Dataset.at(data).annotations(split, false);
     TextRule rule = TextRule.reference(258);
-    try (BertTokenizer tokenizer = BertTokenizer.fromModelDirectory(data.resolve("text-model"))) {
+    try (BertTokenizer tokenizer = BertTokenizer.fromModelDirectory(
+        data.resolve(SyntheticDataset.TEXT_MODEL))) {
       String lines = videos.stream().map(v -> Integer.toString(rule.encode(v, tokenizer).length))
           .collect(Collectors.joining("\n", "", "\n"));
       Files.writeString(out, lines);

@@ -3,15 +3,13 @@ package dev.vidtag.model.weights;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vidtag.io.AtomicFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -37,33 +35,21 @@ public final class SafetensorsWriter {
     order.sort(Comparator.<Map.Entry<String, Tensor>>comparingInt(
         e -> -TensorDtype.of(e.getValue().scalar_type()).size()).thenComparing(Map.Entry::getKey));
     byte[] header = header(order, metadata);
-    Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
-    try (PointerScope scope = new PointerScope();
-         FileChannel out = FileChannel.open(temporary, StandardOpenOption.CREATE,
-             StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-      ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-      length.putLong(0, header.length);
-      writeFully(out, length);
-      writeFully(out, ByteBuffer.wrap(header));
-      for (Map.Entry<String, Tensor> e : order) {
-        Tensor t = e.getValue().cpu().contiguous();
-        long bytes = t.nbytes();
-        if (bytes > 0) {
-          writeFully(out, new BytePointer(t.data_ptr()).capacity(bytes).asByteBuffer());
+    AtomicFiles.writeChannel(file, out -> {
+      try (PointerScope scope = new PointerScope()) {
+        ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        length.putLong(0, header.length);
+        writeFully(out, length);
+        writeFully(out, ByteBuffer.wrap(header));
+        for (Map.Entry<String, Tensor> e : order) {
+          Tensor t = e.getValue().cpu().contiguous();
+          long bytes = t.nbytes();
+          if (bytes > 0) {
+            writeFully(out, new BytePointer(t.data_ptr()).capacity(bytes).asByteBuffer());
+          }
         }
       }
-      out.force(true);
-    } catch (IOException e) {
-      deleteQuietly(temporary);
-      throw new UncheckedIOException("cannot write " + file, e);
-    }
-    try {
-      Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING,
-          StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException e) {
-      deleteQuietly(temporary);
-      throw new UncheckedIOException("cannot rename " + temporary + " to " + file, e);
-    }
+    });
   }
 
   private static byte[] header(List<Map.Entry<String, Tensor>> order,
@@ -111,14 +97,6 @@ public final class SafetensorsWriter {
   private static void writeFully(FileChannel out, ByteBuffer buffer) throws IOException {
     while (buffer.hasRemaining()) {
       out.write(buffer);
-    }
-  }
-
-  private static void deleteQuietly(Path p) {
-    try {
-      Files.deleteIfExists(p);
-    } catch (IOException ignored) {
-      // the original error is the one to report
     }
   }
 

@@ -4,6 +4,7 @@ import dev.vidtag.model.BertConfig;
 import dev.vidtag.model.BertModel;
 import dev.vidtag.model.DoubleStreamModel;
 import dev.vidtag.model.ModelInputs;
+import dev.vidtag.model.Pooling;
 import dev.vidtag.model.VideoClassifierModel;
 import dev.vidtag.model.weights.StateDicts;
 import java.util.LinkedHashMap;
@@ -13,7 +14,6 @@ import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
@@ -78,7 +78,7 @@ public final class DoubleStreamPretraining implements PretrainingTask {
         torch.full(new long[] {}, new Scalar(settings.temperature()),
             new TensorOptions(ScalarType.Float))));
     momentum = heads.register_module("momentum", new Module());
-    momentumBert = momentum.register_module("bert", new BertModel(text, false));
+    momentumBert = momentum.register_module("bert", new BertModel(text, false, model.dropout()));
     momentumVisual = momentum.register_module("visual_encoder", new LinearImpl(frameDim, hidden));
     momentumTextProj = momentum.register_module("text_proj", new LinearImpl(hidden, hidden));
     momentumVisionProj = momentum.register_module("vision_proj", new LinearImpl(hidden, hidden));
@@ -170,18 +170,19 @@ public final class DoubleStreamPretraining implements PretrainingTask {
     Tensor textHidden = bert.forward(ids, textMask);
     Tensor frameHidden = model.encodeFrames(batch.frames());
     Tensor textFeature = PretrainingLosses.normalize(
-        textProj.forward(maskedMean(textHidden, textMask)));
+        textProj.forward(Pooling.maskedMean(textHidden, textMask)));
     Tensor imageFeature = PretrainingLosses.normalize(
-        visionProj.forward(maskedMean(frameHidden, frameMask)));
+        visionProj.forward(Pooling.maskedMean(frameHidden, frameMask)));
     Tensor textMomentum;
     Tensor imageMomentum;
     Tensor imageAll;
     Tensor textAll;
     try (NoGradGuard noGrad = new NoGradGuard()) {
       textMomentum = PretrainingLosses.normalize(momentumTextProj.forward(
-          maskedMean(momentumBert.forward(ids, textMask), textMask)));
+          Pooling.maskedMean(momentumBert.forward(ids, textMask), textMask)));
       imageMomentum = PretrainingLosses.normalize(momentumVisionProj.forward(
-          maskedMean(momentumVisual.forward(batch.frames().to(ScalarType.Float)), frameMask)));
+          Pooling.maskedMean(momentumVisual.forward(batch.frames().to(ScalarType.Float)),
+              frameMask)));
       imageAll = imageQueue.withQueued(imageMomentum);
       textAll = textQueue.withQueued(textMomentum);
     }
@@ -198,7 +199,7 @@ public final class DoubleStreamPretraining implements PretrainingTask {
         cat(textHidden, textHidden.index_select(0, negativeTexts), textHidden),
         cat(textMask, textMask.index_select(0, negativeTexts), textMask));
     Tensor decodedMask = cat(frameMask, frameMask, frameMask.index_select(0, negativeVideos));
-    Tensor itmLogits = itmHead.forward(maskedMean(decoded, decodedMask));
+    Tensor itmLogits = itmHead.forward(Pooling.maskedMean(decoded, decodedMask));
     Tensor itmLabels = torch.cat(new TensorVector(
         torch.ones(new long[] {batchSize}, new TensorOptions(ScalarType.Long)),
         torch.zeros(new long[] {2 * batchSize}, new TensorOptions(ScalarType.Long))), 0);
@@ -247,14 +248,6 @@ public final class DoubleStreamPretraining implements PretrainingTask {
   @Override
   public void close() {
     momentumEncoders.close();
-  }
-
-  /** Mean of hidden [B, L, H] over the positions where keep [B, L] is true (0 when none). */
-  static Tensor maskedMean(Tensor hidden, Tensor keep) {
-    Tensor weights = keep.to(hidden.scalar_type()).unsqueeze(2);
-    Tensor count = weights.sum(new long[] {1}, false, new ScalarTypeOptional())
-        .clamp_min(new Scalar(1.0));
-    return hidden.mul(weights).sum(new long[] {1}, false, new ScalarTypeOptional()).div(count);
   }
 
   private static Tensor cat(Tensor a, Tensor b, Tensor c) {

@@ -14,6 +14,7 @@ import dev.vidtag.model.VideoClassifierModel;
 import dev.vidtag.model.weights.StateDicts;
 import dev.vidtag.runtime.TorchRuntime;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -135,9 +136,10 @@ class SingleStreamPretrainingTest {
     SingleStreamPretraining task = task();
     ModelInputs batch = batch();
     PretrainingStep training = new PretrainingStep(task, 1e-3);
-    training.run(batch, new StepContext(1, 0, 10), 1.0);
+    training.run(batch, new StepContext(1, 0, 10));
     Path checkpoint = dir.resolve("step-000001");
-    PretrainCheckpoint.save(checkpoint, task, null, Map.of("step", 1), training.optimizer());
+    PretrainCheckpoint.save(checkpoint, task, null, new PretrainCheckpoint.Info("single", 1, 0,
+        List.of("labeled"), Map.of("loss", 1.0), 0, 0), training.optimizer().optimizer());
     assertTrue(PretrainCheckpoint.isCheckpoint(checkpoint));
     Map<String, Tensor> live = new java.util.LinkedHashMap<>(StateDicts.parameters(task.model()));
     StateDicts.parameters(task.heads()).forEach((name, t) -> live.put("heads." + name, t));
@@ -146,7 +148,7 @@ class SingleStreamPretrainingTest {
 
     Tensor continued = secondStep(training, batch, live, saved);
     PretrainingStep resumed = new PretrainingStep(task, 1e-3);
-    PretrainCheckpoint.loadOptimizer(checkpoint, resumed.optimizer());
+    PretrainCheckpoint.loadOptimizer(checkpoint, resumed.optimizer().optimizer());
     Tensor afterResume = secondStep(resumed, batch, live, saved);
     Tensor afterFreshStart = secondStep(new PretrainingStep(task, 1e-3), batch, live, saved);
     assertTrue(torch.allclose(continued, afterResume, 1e-6, 1e-9, false),
@@ -161,7 +163,7 @@ class SingleStreamPretrainingTest {
     try (org.bytedeco.pytorch.NoGradGuard noGrad = new org.bytedeco.pytorch.NoGradGuard()) {
       live.forEach((name, t) -> t.copy_(saved.get(name)));
     }
-    training.run(batch, new StepContext(2, 1, 10), 1.0);
+    training.run(batch, new StepContext(2, 1, 10));
     return live.get("video_fc.weight").detach().sub(saved.get("video_fc.weight"));
   }
 }
