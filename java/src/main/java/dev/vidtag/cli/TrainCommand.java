@@ -115,6 +115,9 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--pooling", description = "mean_masked or mean_all (default: ${DEFAULT-VALUE}).")
   String pooling = Pooling.MEAN_MASKED.configName();
 
+  @Option(names = "--dropout", paramLabel = "P", description = "Dropout of the text encoder and the decoder, in [0, 1) (default: the text model's own, and 0.1 in the decoder).")
+  Double dropout;
+
   @Option(names = "--state-every", description = "Save the resumable state every N steps, and at each evaluation (default: ${DEFAULT-VALUE}).")
   long stateEvery = EVALUATION.stateEvery();
 
@@ -174,6 +177,9 @@ final class TrainCommand implements Callable<Integer> {
         .pgdAlpha(pgdAlpha).fgmEpsilon(fgmEpsilon)
         .evaluateEvery(evalEvery).evaluateFrom(evalFrom).stateEvery(stateEvery)
         .validationRatio(valRatio).seed(seed).pooling(poolingMode).workers(workers);
+    if (dropout != null) {
+      options.dropout(dropout);
+    }
     if (init != null) {
       options.init(init, PretrainedInit.resolve(init));
     }

@@ -37,6 +37,25 @@ public record ModelConfig(Architecture arch, int numClasses, int frameDim, int m
     }
   }
 
+  /**
+   * This configuration with {@code dropout} on every block that has one: the text encoder's
+   * hidden states and attention probabilities and the decoder's layers.
+   */
+  public ModelConfig withDropout(double dropout) {
+    if (!(dropout >= 0 && dropout < 1)) {
+      throw new IllegalArgumentException("dropout must be in [0, 1): " + dropout);
+    }
+    BertConfig t = textEncoder;
+    BertConfig text = new BertConfig(t.vocabSize(), t.hiddenSize(), t.numHiddenLayers(),
+        t.numAttentionHeads(), t.intermediateSize(), t.maxPositionEmbeddings(), t.typeVocabSize(),
+        t.layerNormEps(), dropout, dropout, t.hiddenAct());
+    DecoderConfig d = decoder;
+    DecoderConfig newDecoder = d == null ? null
+        : new DecoderConfig(d.numLayers(), d.numHeads(), d.ffnSize(), dropout, d.layerNormEps());
+    return new ModelConfig(arch, numClasses, frameDim, maxFrames, maxText, pooling, newDecoder,
+        text);
+  }
+
   /** The reference's sizes around a given text encoder: 200 classes, 768-d frames, 14 + 258. */
   public static ModelConfig reference(Architecture arch, BertConfig text, Pooling pooling) {
     return new ModelConfig(arch, 200, 768, 14, 258, pooling,

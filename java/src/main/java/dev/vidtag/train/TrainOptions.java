@@ -57,12 +57,19 @@ public record TrainOptions(Path out, Data data, Model model, Optimization optimi
    *     with {@code init}, the checkpoint whose tokenizer files the model takes
    * @param init a pretraining checkpoint (or run) whose encoder, frame projection and decoder
    *     start the model ({@link PretrainedInit}); null to start from {@code textModel}
+   * @param dropout the dropout of the text encoder and the decoder, in [0, 1); null keeps the
+   *     text model's own and the reference decoder's 0.1 (a run written before this option
+   *     existed reads as null)
    */
-  public record Model(Architecture arch, Path textModel, Path init, Pooling pooling) {
+  public record Model(Architecture arch, Path textModel, Path init, Pooling pooling,
+      Double dropout) {
     public Model {
       Objects.requireNonNull(arch, "architecture");
       Objects.requireNonNull(textModel, "text model");
       Objects.requireNonNull(pooling, "pooling");
+      if (dropout != null && !(dropout >= 0 && dropout < 1)) {
+        throw new IllegalArgumentException("dropout must be in [0, 1), got " + dropout);
+      }
     }
   }
 
@@ -168,6 +175,7 @@ public record TrainOptions(Path out, Data data, Model model, Optimization optimi
     private Path textModel;
     private Path init;
     private Pooling pooling = Pooling.MEAN_MASKED;
+    private Double dropout;
     private double validationRatio = DEFAULT_VALIDATION_RATIO;
     private int maxFrames = DEFAULT_MAX_FRAMES;
     private int maxText = DEFAULT_MAX_TEXT;
@@ -208,6 +216,12 @@ public record TrainOptions(Path out, Data data, Model model, Optimization optimi
 
     public Builder pooling(Pooling value) {
       this.pooling = value;
+      return this;
+    }
+
+    /** Dropout of the text encoder and the decoder, instead of their configurations' own. */
+    public Builder dropout(double value) {
+      this.dropout = value;
       return this;
     }
 
@@ -322,7 +336,7 @@ public record TrainOptions(Path out, Data data, Model model, Optimization optimi
 
     public TrainOptions build() {
       return new TrainOptions(out, new Data(data, validationRatio, maxFrames, maxText),
-          new Model(arch, textModel, init, pooling),
+          new Model(arch, textModel, init, pooling, dropout),
           new Optimization(epochs, batchSize, learningRates, warmupFraction, emaDecay,
               clipGradNorm),
           new Adversarial(adversary, adversaryFromEpoch, pgdSteps, pgdEpsilon, pgdAlpha,

@@ -137,6 +137,9 @@ public final class Trainer {
         : HuggingFaceBert.config(m.textModel());
     ModelConfig config = ModelFactory.config(m.arch(), frameDim, options.data().maxFrames(),
         options.data().maxText(), m.pooling(), text);
+    if (m.dropout() != null) {
+      config = config.withDropout(m.dropout());
+    }
     VideoClassifierModel model = ModelFactory.create(config, options.seed());
     if (m.init() != null) {
       transfer = PretrainedInit.apply(model, m.init());

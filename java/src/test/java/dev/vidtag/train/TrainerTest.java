@@ -1,10 +1,12 @@
 package dev.vidtag.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vidtag.data.AnnotationReader;
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.SyntheticDataset;
@@ -13,6 +15,7 @@ import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.eval.OfficialScore;
 import dev.vidtag.model.Architecture;
 import dev.vidtag.model.HuggingFaceBert;
+import dev.vidtag.model.ModelConfig;
 import dev.vidtag.model.ModelDirectory;
 import dev.vidtag.model.VideoClassifierModel;
 import dev.vidtag.model.weights.StateDicts;
@@ -134,5 +137,33 @@ class TrainerTest {
       double diff = e.getValue().sub(expected).abs().max().item_double();
       assertTrue(diff <= 1e-6 * Math.max(scale, 1e-30), e.getKey() + ": " + diff);
     }
+  }
+
+  @Test
+  void dropoutOptionReachesEveryBlockAndOlderRunsReadWithout() throws Exception {
+    Path out = dir.resolve("run-no-dropout");
+    TrainOptions options = TrainOptions.builder(data, Architecture.DOUBLE,
+        data.resolve("text-model"), out).epochs(1).batchSize(64).maxFrames(4).maxText(16)
+        .adversary(TrainOptions.AdversaryKind.NONE).dropout(0).evaluateEvery(1_000)
+        .evaluateFrom(1_000).build();
+    Trainer.Result result = new Trainer(options).run();
+
+    JsonNode textModel = new ObjectMapper().readTree(
+        data.resolve("text-model/config.json").toFile());
+    assertEquals(0.1, textModel.get("hidden_dropout_prob").asDouble(), "the text model's own");
+    ModelConfig trained = ModelDirectory.load(result.best()).config();
+    assertEquals(0.0, trained.textEncoder().hiddenDropoutProb());
+    assertEquals(0.0, trained.textEncoder().attentionProbsDropoutProb());
+    assertEquals(0.0, trained.decoder().dropout());
+
+    TrainOptions written = RunDirectory.readOptions(out, TrainOptions.class, "vidtag train");
+    assertEquals(0.0, written.model().dropout());
+    ObjectMapper json = new ObjectMapper();
+    ObjectNode older = (ObjectNode) json.readTree(out.resolve("options.json").toFile());
+    ((ObjectNode) older.get("model")).remove("dropout");
+    Path olderRun = Files.createDirectories(dir.resolve("older-run"));
+    json.writeValue(olderRun.resolve("options.json").toFile(), older);
+    assertNull(RunDirectory.readOptions(olderRun, TrainOptions.class, "vidtag train").model()
+        .dropout());
   }
 }
