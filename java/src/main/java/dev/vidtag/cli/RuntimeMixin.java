@@ -12,6 +12,11 @@ final class RuntimeMixin {
           + "(default: VIDTAG_THREADS, else one per core).")
   Integer threads;
 
+  @Option(names = "--blas-threads", paramLabel = "N",
+      description = "OpenBLAS's own threads for one matrix product (default: as --threads; 1 "
+          + "suits small models, whose products are too short to split).")
+  Integer blasThreads;
+
   @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu",
       description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
   String device;
@@ -23,6 +28,9 @@ final class RuntimeMixin {
       options = options.withThreads(threads);
     }
     TorchRuntime.RuntimeInfo info = TorchRuntime.initialize(options);
+    if (blasThreads != null) {
+      TorchRuntime.setBlasThreads(blasThreads);
+    }
     TorchRuntime.device(deviceSpec());
     return info;
   }

@@ -127,6 +127,21 @@ public final class TorchRuntime {
     openblas_nolapack.blas_set_num_threads(threads);
   }
 
+  /**
+   * Sets OpenBLAS's own threads alone, after {@link #setThreads}. OpenBLAS splits any product
+   * above about 2^18 multiply-adds over its own pool, whose threads then wait for the next one;
+   * a small model's products are too short to pay for that, and one OpenBLAS thread made a demo
+   * training run about a quarter faster on 2 cores (see benchmarks/RESULTS.md), where BERT-base's
+   * products run at half speed on one.
+   */
+  public static synchronized void setBlasThreads(int threads) {
+    if (threads < 1) {
+      throw new IllegalArgumentException("BLAS threads must be at least 1, got " + threads);
+    }
+    initialize();
+    openblas_nolapack.blas_set_num_threads(threads);
+  }
+
   /** The torch device for a spec, or a clear error when it does not exist here. */
   public static Device device(DeviceSpec spec) {
     initialize();
