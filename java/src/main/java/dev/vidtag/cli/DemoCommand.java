@@ -2,6 +2,7 @@ package dev.vidtag.cli;
 
 import dev.vidtag.demo.DemoPipeline;
 import dev.vidtag.eval.OfficialScore;
+import dev.vidtag.runtime.TorchRuntime;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -16,8 +17,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code vidtag demo}: runs {@link DemoPipeline} and prints what it did. */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
-    description = "Generates a dataset, trains a single- and a double-stream model (EMA, PGD, "
-        + "SWA), fits the tail adjustment, predicts the test split with the ensemble and scores "
+    description = "Generates a dataset, trains a single- and a double-stream model (EMA, SWA), "
+        + "fits the tail adjustment, predicts the test split with the ensemble and scores "
         + "each stage.")
 final class DemoCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -43,6 +44,9 @@ final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     runtime.start();
+    if (runtime.blasThreads == null) {
+      TorchRuntime.setBlasThreads(1); // the demo's models are small: see setBlasThreads
+    }
     Path root = out != null ? out : Files.createTempDirectory("vidtag-demo-");
     DemoPipeline.Options options = new DemoPipeline.Options(root, labeled, test, epochs, seed);
     PrintWriter printer = spec.commandLine().getOut();

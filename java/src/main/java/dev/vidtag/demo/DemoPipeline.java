@@ -27,8 +27,8 @@ import java.util.function.Supplier;
 
 /**
  * The whole pipeline on data it generates itself, as a library: a synthetic dataset in the
- * official layout, a small single-stream and a small double-stream model fine-tuned with EMA and
- * PGD, SWA of each run's best checkpoints (kept when it scores at least the best checkpoint on
+ * official layout, a small single-stream and a small double-stream model fine-tuned with EMA,
+ * SWA of each run's best checkpoints (kept when it scores at least the best checkpoint on
  * validation), a tail-class adjustment fitted on the validation split, the ensemble's prediction
  * of the test split, and the official score of every stage against the held-out truth, with the
  * wall time of each stage. {@code vidtag demo} prints its {@link Report}.
@@ -157,7 +157,7 @@ public final class DemoPipeline {
     TrainOptions trainOptions = trainOptions(data, arch, run);
     Timed<Trainer.Result> trained = time(() -> new Trainer(trainOptions).run());
     Trainer.Result result = trained.value();
-    record(String.format(Locale.ROOT, "train %s stream (%d steps, EMA, PGD K=3)", name,
+    record(String.format(Locale.ROOT, "train %s stream (%d steps, EMA)", name,
         result.steps()), trained.seconds());
 
     Path swa = options.root().resolve("models").resolve(name + "-swa");
@@ -181,13 +181,15 @@ public final class DemoPipeline {
     long stepsPerEpoch = ValidationSplit.trainingCount(options.labeled(),
         TrainOptions.DEFAULT_VALIDATION_RATIO) / BATCH;
     long evalEvery = Math.max(1, stepsPerEpoch / 2);
-    // PGD radii scaled to the tiny text model: its word embeddings have norms of about 0.16 per
-    // token, where the reference's epsilon 1.0 was sized for BERT-base's
+    // Tuned for a short first run on the default dataset, single stream measured: three epochs
+    // leave these tiny models underfit, so dropout only holds them back (validation mean F1 0.83
+    // without, 0.81 with) and PGD K=3 made the run about 2.7 times as long for no gain (0.6654
+    // with, 0.6652 without); they also take larger learning rates than the reference's.
     return TrainOptions.builder(data, arch, data.resolve(SyntheticDataset.TEXT_MODEL), run)
         .epochs(options.epochs()).batchSize(BATCH).maxFrames(8).maxText(64)
-        .learningRates(new LearningRates(1e-3, 2e-3, 2e-3)).emaDecay(0.99)
-        .pgd(3, 0.05, 0.02).evaluateEvery(evalEvery).evaluateFrom(evalEvery)
-        .seed(options.seed()).build();
+        .learningRates(new LearningRates(2e-3, 4e-3, 4e-3)).emaDecay(0.99).dropout(0)
+        .adversary(TrainOptions.AdversaryKind.NONE).evaluateEvery(evalEvery)
+        .evaluateFrom(evalEvery).seed(options.seed()).build();
   }
 
   /** Predicts the test split, writes the result file and scores it as vidtag evaluate does. */
