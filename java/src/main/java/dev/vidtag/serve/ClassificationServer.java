@@ -23,7 +23,6 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicReference;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
-import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -192,7 +191,11 @@ public final class ClassificationServer implements AutoCloseable {
     server.join();
   }
 
-  private final class Routes extends Handler.Abstract.NonBlocking {
+  /**
+   * Declared blocking though it never blocks: parsing and decoding a large body is CPU work
+   * that belongs on a pool thread, not on a selector thread.
+   */
+  private final class Routes extends Handler.Abstract {
     @Override
     public boolean handle(Request request, Response response, Callback callback) {
       String path = Request.getPathInContext(request);
@@ -260,21 +263,25 @@ public final class ClassificationServer implements AutoCloseable {
     }
     long declared = request.getLength();
     if (declared > options.maxBodyBytes()) {
-      answer.send(413, errorJson(tooLarge(declared + " bytes")));
+      answer.send(413, errorJson(bodyTooLarge(declared + " bytes")));
       return;
     }
-    int limit = (int) options.maxBodyBytes();
-    // one byte over the limit tells an oversized chunked body from one exactly at it
-    Content.Source.asByteArrayAsync(request, limit + 1).whenComplete((body, failure) -> {
-      if (failure != null) {
-        answer.send(400, errorJson("the body could not be read: " + rootCause(failure)));
-        return;
+    Executor executor = request.getComponents().getExecutor();
+    LimitedBodyReader.read(request, (int) options.maxBodyBytes(), new LimitedBodyReader.Outcome() {
+      @Override
+      public void body(byte[] body) {
+        classifyBody(serving, body, deadline, executor, answer);
       }
-      if (body.length > limit) {
-        answer.send(413, errorJson(tooLarge("more than " + limit + " bytes")));
-        return;
+
+      @Override
+      public void tooLarge(long limit) {
+        answer.send(413, errorJson(bodyTooLarge("more than " + limit + " bytes")));
       }
-      classifyBody(serving, body, deadline, request.getComponents().getExecutor(), answer);
+
+      @Override
+      public void failed(Throwable failure) {
+        answer.send(400, errorJson("the body could not be read: " + failure));
+      }
     });
   }
 
@@ -332,7 +339,7 @@ public final class ClassificationServer implements AutoCloseable {
     return Optional.of(Deadline.after(arrival, Duration.ofMillis(millis)));
   }
 
-  private String tooLarge(String size) {
+  private String bodyTooLarge(String size) {
     return "the body is larger than the limit of " + options.maxBodyBytes() + " bytes: " + size;
   }
 
