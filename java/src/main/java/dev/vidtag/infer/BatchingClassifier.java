@@ -20,7 +20,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * answering single requests still gets the throughput of batched forward passes.
  *
  * <p>One worker thread takes up to {@code maxBatch} queued videos at a time, waiting at most
- * {@code maxWait} after the oldest one arrived for others to join it. When more than a batch is
+ * {@code maxWait} after the oldest one arrived for others to join it, and not at all while
+ * submissions arrive further apart than that (on average): at low load the wait would add
+ * latency and find no company. When more than a batch is
  * waiting, the batch is the oldest video plus the waiting videos of the most similar lengths
  * (text, then frames), which saves padding; the oldest video always goes, so none starves.
  *
@@ -132,6 +134,7 @@ public final class BatchingClassifier implements AutoCloseable {
   private static final int TEXT_LENGTH_CAP = 1024;
   private static final int FRAME_COUNT_CAP = 1023;
   private static final double ESTIMATE_SMOOTHING = 0.2;
+  private static final double ARRIVAL_SMOOTHING = 0.1;
 
   private final Backend backend;
   private final Options options;
@@ -141,6 +144,10 @@ public final class BatchingClassifier implements AutoCloseable {
   /** Waiting videos in arrival order; guarded by {@link #lock}. */
   private final List<Pending> queue = new ArrayList<>();
   private boolean closing;
+  /** Smoothed time between submissions, and the last one; guarded by {@link #lock}. */
+  private double arrivalGapNanos;
+  private long lastArrivalNanos;
+  private boolean arrived;
   private final Thread worker;
   private final ScheduledThreadPoolExecutor deadlineTimer;
   /** Smoothed backend time of a batch, by its size; read and written by the worker only. */
@@ -222,6 +229,14 @@ public final class BatchingClassifier implements AutoCloseable {
             + options.queueCapacity() + " places taken, " + pending.size() + " asked");
       }
       submitted.add(pending.size());
+      if (arrived) {
+        // capped, so that one long idle spell does not hide a burst that follows it for long
+        long gap = Math.min(now - lastArrivalNanos, 2 * maxWaitNanos);
+        arrivalGapNanos = arrivalGapNanos == 0 ? gap
+            : arrivalGapNanos + ARRIVAL_SMOOTHING * (gap - arrivalGapNanos);
+      }
+      arrived = true;
+      lastArrivalNanos = now;
       if (due != null && due.hasPassed(now)) {
         for (Pending p : pending) {
           expire(p, "the deadline had passed when the video was submitted");
@@ -311,7 +326,8 @@ public final class BatchingClassifier implements AutoCloseable {
           return null;
         }
         // closing flushes at once: nobody else is coming to fill the batch
-        while (!closing && !queue.isEmpty() && queue.size() < options.maxBatch()) {
+        while (!closing && !queue.isEmpty() && queue.size() < options.maxBatch()
+            && companyExpected()) {
           long left = queue.get(0).submittedNanos + maxWaitNanos - System.nanoTime();
           if (left <= 0) {
             break;
@@ -331,6 +347,11 @@ public final class BatchingClassifier implements AutoCloseable {
     } finally {
       lock.unlock();
     }
+  }
+
+  /** Whether another submission is likely within the longest wait, from the recent gaps. */
+  private boolean companyExpected() {
+    return arrivalGapNanos <= maxWaitNanos;
   }
 
   /**

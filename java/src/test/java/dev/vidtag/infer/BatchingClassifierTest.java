@@ -257,6 +257,25 @@ class BatchingClassifierTest {
   }
 
   @Test
+  void aLoneVideoAtLowLoadDoesNotWaitForCompany() throws Exception {
+    List<String> seen = Collections.synchronizedList(new ArrayList<>());
+    try (BatchingClassifier batcher = new BatchingClassifier(recording(seen),
+        new BatchingClassifier.Options(8, Duration.ofSeconds(1), 16))) {
+      // nothing is known about the load yet: the first video waits for company
+      long start = System.nanoTime();
+      batcher.submit(v("first"), Optional.empty()).get(10, TimeUnit.SECONDS);
+      assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(900));
+      Thread.sleep(2100);
+      // submissions 2 s apart: no company is expected within the 1 s wait, so none is awaited
+      start = System.nanoTime();
+      batcher.submit(v("second"), Optional.empty()).get(10, TimeUnit.SECONDS);
+      long waited = System.nanoTime() - start;
+      assertTrue(waited < TimeUnit.MILLISECONDS.toNanos(500), "waited " + waited / 1e6 + " ms");
+      assertEquals(List.of("first", "second"), seen);
+    }
+  }
+
+  @Test
   void optionsAreCheckedWithClearMessages() {
     assertEquals("the batch size limit must be between 1 and 1024, got 0",
         assertThrows(IllegalArgumentException.class,
