@@ -53,7 +53,8 @@ import org.bytedeco.pytorch.global.torch;
  * each latency counts from the scheduled arrival, so a stall is not hidden from the percentiles.
  *
  * <p>First the single-video latency (unloaded, sequential calls) and each way's saturated
- * throughput (closed loop, enough requests outstanding); then each way at fractions of those.
+ * throughput (closed loop, enough requests outstanding), plus the HTTP server over canned answers
+ * (the transport's own cost, client included); then each way at fractions of those.
  * The model is a small single stream (hidden 128, 2 layers, 8 frames of 32 features, at most 64
  * tokens; as {@code ClassifierBenchmark}) on generated videos.
  *
@@ -125,8 +126,14 @@ public final class ServingBenchmark {
          BatchingClassifier httpBatcher = new BatchingClassifier(classifier,
              new BatchingClassifier.Options(MAX_BATCH, MAX_WAIT, 1 << 16));
          ClassificationServer server = ClassificationServer.start(
+             ClassificationServer.Options.defaults().withPort(0));
+         // the same server over canned answers: what HTTP, JSON and the client cost alone
+         BatchingClassifier cannedBatcher = new BatchingClassifier(canned(classifier),
+             new BatchingClassifier.Options(MAX_BATCH, MAX_WAIT, 1 << 16));
+         ClassificationServer cannedServer = ClassificationServer.start(
              ClassificationServer.Options.defaults().withPort(0))) {
       server.ready(ServingModel.of(classifier, httpBatcher));
+      cannedServer.ready(ServingModel.of(classifier, cannedBatcher));
       ExecutorService direct = Executors.newSingleThreadExecutor();
       HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
           .connectTimeout(Duration.ofSeconds(10)).build();
@@ -144,6 +151,10 @@ public final class ServingBenchmark {
               }
               return r;
             });
+        URI cannedClassify = cannedServer.uri().resolve("v1/classify");
+        Target cannedTarget = i -> http.sendAsync(HttpRequest.newBuilder(cannedClassify)
+                .POST(HttpRequest.BodyPublishers.ofString(bodies.get(i))).build(),
+            HttpResponse.BodyHandlers.ofString());
 
         // warm up every path: JIT, connections, and the kernels of each batch shape (padding to
         // the longest video gives many; the first run of a shape costs far more than later ones)
@@ -152,6 +163,7 @@ public final class ServingBenchmark {
           closedLoop(batchTarget, outstanding, 0.8, () -> 0.0);
         }
         closedLoop(httpTarget, 64, 2.0, () -> 0.0);
+        closedLoop(cannedTarget, 64, 2.0, () -> 0.0);
 
         // the forward passes alone, batched by hand: what batching can give at best
         long handStart = System.nanoTime();
@@ -183,9 +195,12 @@ public final class ServingBenchmark {
         Supplier<Double> httpMean = meanBatchSince(httpBatcher);
         Result httpSat = closedLoop(httpTarget, 64, seconds, httpMean)
             .named("http", "closed loop, 64 outstanding");
+        Result cannedSat = closedLoop(cannedTarget, 64, seconds, meanBatchSince(cannedBatcher))
+            .named("http, canned answers", "closed loop, 64 outstanding");
         results.add(directSat);
         results.add(batchSat);
         results.add(httpSat);
+        results.add(cannedSat);
 
         double[] rates = {
             0.5 * directSat.throughput(), 0.9 * directSat.throughput(),
@@ -278,6 +293,14 @@ public final class ServingBenchmark {
       // failures are counted by the recorder
     }
     return recorder.measured(rate, recorder.lastCompletion() - start, meanBatch.get());
+  }
+
+  /** A backend answering every video with the classifier's answer for an empty video. */
+  private static BatchingClassifier.Backend canned(VideoClassifier classifier) {
+    dev.vidtag.infer.Prediction answer = classifier.classify(Video.of("canned", "", "", List.of(),
+        new float[0], 0, FRAME_DIM));
+    return batch -> batch.stream().map(video -> new dev.vidtag.infer.Prediction(video.id(),
+        answer.top(), answer.lv1Probability(), answer.logits())).toList();
   }
 
   /** Mean batch size of the batches run from now until the supplier is asked. */
