@@ -166,9 +166,10 @@ final class ServeCommand implements Callable<Integer> {
    * Called by the command's own exit and by the shutdown hook on SIGTERM, whichever comes first.
    */
   private static final class Serving {
-    ClassificationServer server;
-    BatchingClassifier batcher;
-    VideoClassifier classifier;
+    // set by the command's thread, read by the shutdown hook's
+    volatile ClassificationServer server;
+    volatile BatchingClassifier batcher;
+    volatile VideoClassifier classifier;
     private boolean closed;
 
     synchronized void close() {

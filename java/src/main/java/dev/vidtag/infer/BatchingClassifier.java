@@ -1,9 +1,11 @@
 package dev.vidtag.infer;
 
+import dev.vidtag.data.OcrText;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -405,7 +407,7 @@ public final class BatchingClassifier implements AutoCloseable {
         if (p.deadline == null || p.deadline.remainingNanos(now) >= expected) {
           return false;
         }
-        expire(p, String.format(java.util.Locale.ROOT, "a batch of %d is expected to take "
+        expire(p, String.format(Locale.ROOT, "a batch of %d is expected to take "
             + "%.1f ms, only %.1f ms were left", batch.size(), expected / 1e6,
             p.deadline.remainingNanos(now) / 1e6));
         return true;
@@ -480,23 +482,28 @@ public final class BatchingClassifier implements AutoCloseable {
     return 0;
   }
 
+  // Counted before the future completes, so that a caller who sees its answer also sees it in
+  // the statistics. A caller's cancel in between is counted as the outcome that lost the race.
   private void succeed(Pending p, Prediction prediction, long nowNanos) {
-    if (p.future.complete(prediction)) {
+    if (!p.future.isDone()) {
       completed.increment();
       latency.recordNanos(nowNanos - p.submittedNanos);
+      p.future.complete(prediction);
     }
   }
 
   private void fail(Pending p, Throwable e) {
-    if (p.future.completeExceptionally(e)) {
+    if (!p.future.isDone()) {
       failed.increment();
+      p.future.completeExceptionally(e);
     }
   }
 
   private void expire(Pending p, String why) {
-    if (p.future.completeExceptionally(new DeadlineExceededException("video " + p.video.id()
-        + " not run: " + why))) {
+    if (!p.future.isDone()) {
       deadlineExceeded.increment();
+      p.future.completeExceptionally(new DeadlineExceededException("video " + p.video.id()
+          + " not run: " + why));
     }
   }
 
@@ -516,7 +523,7 @@ public final class BatchingClassifier implements AutoCloseable {
   /** Sorts by text length, then frame count; both capped where the models cut anyway. */
   private static long lengthKey(Video video) {
     long text = (long) video.annotation().title().length() + video.annotation().asr().length();
-    for (var ocr : video.annotation().ocr()) {
+    for (OcrText ocr : video.annotation().ocr()) {
       text += ocr.text().length();
     }
     return Math.min(text, TEXT_LENGTH_CAP) * (FRAME_COUNT_CAP + 1)

@@ -245,8 +245,13 @@ public final class ClassificationServer implements AutoCloseable {
   private void classify(Request request, Response response, Callback callback) {
     long arrival = request.getBeginNanoTime();
     Answer answer = (status, json) -> {
-      metrics.recordClassifyLatency(System.nanoTime() - arrival);
-      sendJson(response, callback, CLASSIFY, status, json);
+      try {
+        metrics.recordClassifyLatency(System.nanoTime() - arrival);
+        sendJson(response, callback, CLASSIFY, status, json);
+      } catch (RuntimeException e) {
+        // answers run on callbacks, where a lost exception would leave the request hanging
+        callback.failed(e);
+      }
     };
     Optional<Deadline> deadline;
     try {
