@@ -148,6 +148,8 @@ record ClassifyRequest(List<Video> videos, int topK) {
     FrameFeatures frames = framesNode == null || framesNode.isNull()
         ? FrameFeatures.empty(frameDim)
         : frames(framesNode, where + ".frames", frameDim);
+    // Video.of is the one place that turns plain texts into an annotation; the frames, already
+    // checked and in their wire type, replace its empty ones without a float32 copy
     Video plain = Video.of(id, title, asr, ocr, new float[0], 0, frameDim);
     return new Video(plain.annotation(), frames);
   }
