@@ -36,6 +36,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *       is expected to take longer than the time left (from the times of past batches of that
  *       size).
  *   <li>When a batch fails, its videos are run one by one, so that one bad video fails alone.
+ *   <li>Futures complete on the worker thread, so actions chained to them without an executor
+ *       run there and hold up the next batch: give heavy ones an executor (the {@code ...Async}
+ *       variants), as the HTTP server does.
  *   <li>{@link #close()} refuses new work, runs everything already queued, then stops the worker.
  *       It does not close the backend: whoever opened the {@link VideoClassifier} closes it,
  *       after this.
