@@ -2,7 +2,6 @@ package dev.vidtag.cli;
 
 import dev.vidtag.demo.DemoPipeline;
 import dev.vidtag.eval.OfficialScore;
-import dev.vidtag.runtime.TorchRuntime;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -44,9 +43,6 @@ final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     runtime.start();
-    if (runtime.blasThreads == null) {
-      TorchRuntime.setBlasThreads(1); // the demo's models are small: see setBlasThreads
-    }
     Path root = out != null ? out : Files.createTempDirectory("vidtag-demo-");
     DemoPipeline.Options options = new DemoPipeline.Options(root, labeled, test, epochs, seed);
     PrintWriter printer = spec.commandLine().getOut();

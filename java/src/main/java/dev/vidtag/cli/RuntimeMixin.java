@@ -14,7 +14,7 @@ final class RuntimeMixin {
 
   @Option(names = "--blas-threads", paramLabel = "N",
       description = "OpenBLAS's own threads for one matrix product (default: as --threads; 1 "
-          + "suits small models, whose products are too short to split).")
+          + "can help small models on busy cores).")
   Integer blasThreads;
 
   @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu",

@@ -42,4 +42,20 @@ class TorchRuntimeTest {
     }
     assertEquals(before, openblas_nolapack.blas_get_num_threads());
   }
+
+  @Test
+  void setBlasThreadsMovesOpenBlasAlone() {
+    TorchRuntime.initialize();
+    int before = torch.get_num_threads();
+    try {
+      TorchRuntime.setThreads(2);
+      TorchRuntime.setBlasThreads(1);
+      assertEquals(2, torch.get_num_threads());
+      assertEquals(1, openblas_nolapack.blas_get_num_threads());
+      assertThrows(IllegalArgumentException.class, () -> TorchRuntime.setBlasThreads(0));
+      assertEquals(1, openblas_nolapack.blas_get_num_threads());
+    } finally {
+      TorchRuntime.setThreads(before);
+    }
+  }
 }
