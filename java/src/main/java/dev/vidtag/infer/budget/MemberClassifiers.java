@@ -1,6 +1,7 @@
 package dev.vidtag.infer.budget;
 
 import dev.vidtag.infer.EnsembleMember;
+import dev.vidtag.infer.Fuse;
 import dev.vidtag.infer.Precision;
 import dev.vidtag.infer.VideoClassifier;
 import java.util.ArrayList;
@@ -20,11 +21,12 @@ final class MemberClassifiers implements AutoCloseable {
   private final VideoClassifier.Options options;
   private final Map<Key, VideoClassifier> open = new LinkedHashMap<>();
 
-  /** @param options device and fusion for every classifier; the precision is per call */
+  /** @param options the device of every classifier; the precision is per call */
   MemberClassifiers(List<EnsembleMember> members, VideoClassifier.Options options) {
     this.members = List.copyOf(members);
-    // the fused logits stay unadjusted: a tail adjustment is the caller's, after fusion
-    this.options = options.withTailAdjustment(null);
+    // each classifier returns its model's raw logits: weights, fusion and a tail adjustment
+    // are applied once, over the members a plan runs
+    this.options = options.withTailAdjustment(null).withFuse(Fuse.LOGITS);
   }
 
   List<EnsembleMember> members() {
@@ -35,8 +37,8 @@ final class MemberClassifiers implements AutoCloseable {
     Key key = new Key(member, precision);
     VideoClassifier classifier = open.get(key);
     if (classifier == null) {
-      classifier = VideoClassifier.open(List.of(members.get(member)),
-          options.withPrecision(precision));
+      EnsembleMember alone = EnsembleMember.of(members.get(member).modelDirectory());
+      classifier = VideoClassifier.open(List.of(alone), options.withPrecision(precision));
       open.put(key, classifier);
     }
     return classifier;

@@ -24,6 +24,7 @@ public final class PlanReport {
       .enable(SerializationFeature.INDENT_OUTPUT);
 
   private final Map<String, Object> content = new LinkedHashMap<>();
+  private final Planner planner;
   private final Planner.Choice choice;
   private final BudgetedRun.Outcome outcome;
   private final double budgetSeconds;
@@ -34,6 +35,7 @@ public final class PlanReport {
       MemberRanking ranking, CostModel costs, Planner planner, double calibrationStartSeconds,
       double plannedAtSeconds, Planner.Choice choice, BudgetedRun.Outcome outcome,
       double budgetSeconds) {
+    this.planner = planner;
     this.choice = choice;
     this.outcome = outcome;
     this.budgetSeconds = budgetSeconds;
@@ -115,6 +117,11 @@ public final class PlanReport {
   /** {@code <result>.plan.json} beside a result file. */
   public static Path besideResult(Path result) {
     return result.resolveSibling(result.getFileName() + ".plan.json");
+  }
+
+  /** The planner, with the calibrated costs. */
+  public Planner planner() {
+    return planner;
   }
 
   public Planner.Choice choice() {
