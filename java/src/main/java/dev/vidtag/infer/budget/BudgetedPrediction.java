@@ -10,8 +10,10 @@ import dev.vidtag.infer.SplitLogits;
 import dev.vidtag.infer.VideoClassifier;
 import dev.vidtag.model.ModelDirectory;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.bytedeco.javacpp.PointerScope;
@@ -25,7 +27,8 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * The fused logits of a split within a time budget: loads each member in each allowed
  * precision, calibrates their costs on a sample, lets the {@link Planner} choose the best plan
  * that fits, and runs it chunk by chunk under a {@link BudgetedRun}, which degrades the plan when
- * the run falls behind. Every video gets a row.
+ * the run falls behind; classifiers that no remaining plan uses are closed as soon as a plan
+ * change leaves them behind. Every video gets a row.
  *
  * <pre>{@code
  * BudgetedPrediction.Result r = BudgetedPrediction.predict(members, options, Dataset.at(data),
@@ -94,14 +97,34 @@ public final class BudgetedPrediction {
       List<String> ids = videos.stream().map(VideoAnnotation::id).toList();
       BudgetedRun run = new BudgetedRun(planner, clock, startNanos, deadline, settings.margin(),
           log);
+      Plan[] previous = {null};
       BudgetedRun.Outcome outcome = run.run(ids, choice.plan(), settings.chunkVideos(),
-          (plan, from, to) -> predictChunk(classifiers, costs, options.fuse(), plan,
-              videos.subList(from, to), features, settings.batchSize()));
+          (plan, from, to) -> {
+            if (!plan.equals(previous[0])) {
+              classifiers.retainOnly(reachable(planner, plan));
+              previous[0] = plan;
+            }
+            return predictChunk(classifiers, costs, options.fuse(), plan,
+                videos.subList(from, to), features, settings.batchSize());
+          });
       PlanReport report = new PlanReport(settings, members, ranking, costs, planner,
           (calibrationStart - startNanos) / 1e9, (planned - startNanos) / 1e9, choice, outcome,
           (deadline - startNanos) / 1e9);
       return new Result(outcome.logits(), report);
     }
+  }
+
+  /** The classifiers that a plan and every plan it may degrade to use. */
+  static Set<MemberClassifiers.Key> reachable(Planner planner, Plan plan) {
+    Set<MemberClassifiers.Key> keys = new HashSet<>();
+    for (Plan lower : planner.candidates()) {
+      if (lower.atMost(plan)) {
+        for (CostModel.Key k : planner.costs().keysOf(lower)) {
+          keys.add(new MemberClassifiers.Key(k.member(), k.precision()));
+        }
+      }
+    }
+    return keys;
   }
 
   /** The plan's members' logits of some videos, fused. */

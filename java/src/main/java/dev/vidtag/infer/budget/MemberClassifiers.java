@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * One single-model classifier per member and precision, opened on first use and kept until
@@ -15,7 +16,8 @@ import java.util.Map;
  * without loading a model twice. Not thread-safe.
  */
 final class MemberClassifiers implements AutoCloseable {
-  private record Key(int member, Precision precision) {}
+  /** A member (by ensemble position) in a precision. */
+  record Key(int member, Precision precision) {}
 
   private final List<EnsembleMember> members;
   private final VideoClassifier.Options options;
@@ -42,6 +44,23 @@ final class MemberClassifiers implements AutoCloseable {
       open.put(key, classifier);
     }
     return classifier;
+  }
+
+  /** What is loaded now. */
+  Set<Key> loaded() {
+    return Set.copyOf(open.keySet());
+  }
+
+  /**
+   * Closes the classifiers that are not in {@code keep}: a run never moves back up, so what no
+   * plan left to it uses frees its memory at once.
+   */
+  void retainOnly(Set<Key> keep) {
+    for (Key key : new ArrayList<>(open.keySet())) {
+      if (!keep.contains(key)) {
+        open.remove(key).close();
+      }
+    }
   }
 
   /** Closes every classifier, each even when another fails to close. */

@@ -142,6 +142,25 @@ class BudgetedPredictTest {
   }
 
   @Test
+  void classifiersThatNoRemainingPlanUsesAreClosed() {
+    List<EnsembleMember> members = List.of(EnsembleMember.of(cheap), EnsembleMember.of(costly));
+    Planner planner = BudgetPlannerTest.planner(); // two members, fp32 and int8, 14 and 8 frames
+    try (MemberClassifiers classifiers = new MemberClassifiers(members,
+        VideoClassifier.Options.defaults())) {
+      classifiers.classifier(0, Precision.FP32);
+      classifiers.classifier(1, Precision.FP32);
+      classifiers.classifier(1, Precision.INT8);
+      Plan bestMemberInt8 = new Plan(1, Precision.INT8, Plan.TRAINED_FRAMES);
+      // the hand-made costs rank member 1 first
+      assertEquals(java.util.Set.of(new MemberClassifiers.Key(1, Precision.INT8)),
+          BudgetedPrediction.reachable(planner, bestMemberInt8));
+      classifiers.retainOnly(BudgetedPrediction.reachable(planner, bestMemberInt8));
+      assertEquals(java.util.Set.of(new MemberClassifiers.Key(1, Precision.INT8)),
+          classifiers.loaded());
+    }
+  }
+
+  @Test
   void budgetOptionsAreCheckedOnTheCommandLine() {
     String[] base = {"predict", "--data", data.toString(), "--model", cheap.toString(), "--out",
         dir.resolve("bad/result.csv").toString()};
