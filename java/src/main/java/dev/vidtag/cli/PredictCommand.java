@@ -161,10 +161,11 @@ final class PredictCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("--margin " + e.getMessage(), e);
     }
+    Precision requested = Precision.parse(precision);
     Allowance allowance;
     try {
-      allowance = Allowance.parse(allow == null ? List.of() : allow, models.size(),
-          Precision.parse(precision), runtime.deviceSpec().kind() == DeviceSpec.Kind.CPU);
+      allowance = Allowance.parse(allow == null ? List.of() : allow, models.size(), requested,
+          runtime.deviceSpec().kind() == DeviceSpec.Kind.CPU);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("--allow " + e.getMessage(), e);
     }

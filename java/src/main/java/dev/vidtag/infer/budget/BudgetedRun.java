@@ -99,15 +99,17 @@ public final class BudgetedRun {
           changes.add(new Change(seconds(now - startNanos), from, plan, next, reason));
           log.accept("degraded " + plan + " -> " + next + " (" + reason + ")");
           plan = next;
-          double need = planner.estimatedSeconds(plan, n - from) * pace(recent);
-          if (!overrunWarned && need > seconds(deadlineNanos - now)) {
-            String warning = String.format(Locale.ROOT, "the budget will be exceeded: the "
-                + "remaining %d videos need about %.1f s under the cheapest reachable plan (%s), "
-                + "%.1f s are left", n - from, need, plan, seconds(deadlineNanos - now));
-            warnings.add(warning);
-            log.accept("warning: " + warning);
-            overrunWarned = true;
-          }
+        }
+        long now = clock.getAsLong();
+        double need = planner.estimatedSeconds(plan, n - from) * pace(recent);
+        if (!overrunWarned && need > seconds(deadlineNanos - now)
+            && planner.degrade(plan).isEmpty()) {
+          String warning = String.format(Locale.ROOT, "the budget will be exceeded: the "
+              + "remaining %d videos need about %.1f s under the cheapest reachable plan (%s), "
+              + "%.1f s are left", n - from, need, plan, seconds(deadlineNanos - now));
+          warnings.add(warning);
+          log.accept("warning: " + warning);
+          overrunWarned = true;
         }
       }
       long chunkStart = clock.getAsLong();
