@@ -92,11 +92,11 @@ final class PredictCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     long commandStart = System.nanoTime(); // the budget counts from here, LibTorch start-up included
-    BudgetedPrediction.Settings budgeted = budgetSettings();
-    TorchRuntime.RuntimeInfo info = runtime.start();
     if (batchSize < 1) {
       throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
     }
+    BudgetedPrediction.Settings budgeted = budgetSettings();
+    TorchRuntime.RuntimeInfo info = runtime.start();
     VideoClassifier.Options options = VideoClassifier.Options.defaults()
         .withDevice(runtime.deviceSpec())
         .withPrecision(Precision.parse(precision))
