@@ -33,7 +33,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * <pre>{@code
  * BudgetedPrediction.Result r = BudgetedPrediction.predict(members, options, Dataset.at(data),
  *     "test_a", new BudgetedPrediction.Settings(Budget.parseDuration("6m"), 0.1,
- *         Allowance.parse(List.of(), members.size(), Precision.FP32, true), 32, 128, 32),
+ *         Allowance.parse(List.of(), members.size(), Precision.FP32, true), 32, 128, 128),
  *     System::nanoTime, System.nanoTime(), System.err::println);
  * r.report().write(PlanReport.besideResult(result));
  * }</pre>
