@@ -9,7 +9,12 @@ import dev.vidtag.infer.Precision;
 import dev.vidtag.infer.SplitLogits;
 import dev.vidtag.infer.TailAdjustment;
 import dev.vidtag.infer.VideoClassifier;
+import dev.vidtag.infer.budget.Allowance;
+import dev.vidtag.infer.budget.Budget;
+import dev.vidtag.infer.budget.BudgetedPrediction;
+import dev.vidtag.infer.budget.PlanReport;
 import dev.vidtag.io.DataException;
+import dev.vidtag.runtime.DeviceSpec;
 import dev.vidtag.runtime.TorchRuntime;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -66,12 +71,32 @@ final class PredictCommand implements Callable<Integer> {
       description = "Number format of the models; int8: int8 weights, fp32 activations, CPU only (default: ${DEFAULT-VALUE}).")
   String precision;
 
+  @Option(names = "--time-budget", paramLabel = "DURATION",
+      description = "Finish within this time from the command's start, loading included (e.g. 90s, 6m, 1m30s): "
+          + "calibrates, plans, degrades when behind; writes RESULT.csv.plan.json.")
+  String timeBudget;
+
+  @Option(names = "--min-qps", paramLabel = "Q",
+      description = "As --time-budget, with the time that Q videos per second allow for the split.")
+  String minQps;
+
+  @Option(names = "--margin", paramLabel = "F",
+      description = "With a budget: the fraction of the time left that plans keep free (default: 0.1).")
+  Double margin;
+
+  @Option(names = "--allow", arity = "1..*", paramLabel = "KEY=V[,V]",
+      description = "With a budget: what may be traded for time, precision=fp32,bf16,int8 frames=trained,14,8 "
+          + "members=all,best,N (default: --precision and int8 on the CPU, trained frames, all and best).")
+  List<String> allow;
+
   @Override
   public Integer call() {
-    TorchRuntime.RuntimeInfo info = runtime.start();
+    long commandStart = System.nanoTime(); // the budget counts from here, LibTorch start-up included
     if (batchSize < 1) {
       throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
     }
+    BudgetedPrediction.Settings budgeted = budgetSettings();
+    TorchRuntime.RuntimeInfo info = runtime.start();
     VideoClassifier.Options options = VideoClassifier.Options.defaults()
         .withDevice(runtime.deviceSpec())
         .withPrecision(Precision.parse(precision))
@@ -80,6 +105,9 @@ final class PredictCommand implements Callable<Integer> {
     CategoryMap categories = CategoryMap.official();
     try {
       TailAdjustment tail = tailAdjust.equals("none") ? null : TailAdjustment.read(Path.of(tailAdjust));
+      if (budgeted != null) {
+        return predictWithinBudget(budgeted, members, options, categories, tail, commandStart);
+      }
       long start = System.nanoTime();
       try (VideoClassifier classifier = VideoClassifier.open(members, options)) {
         long loaded = System.nanoTime();
@@ -106,5 +134,68 @@ final class PredictCommand implements Callable<Integer> {
     } catch (DataException e) {
       throw new IllegalArgumentException(e.getMessage(), e);
     }
+  }
+
+  /** The budget's settings, or null without --time-budget and --min-qps. */
+  private BudgetedPrediction.Settings budgetSettings() {
+    if (timeBudget != null && minQps != null) {
+      throw new IllegalArgumentException("--time-budget and --min-qps exclude each other: give one");
+    }
+    if (timeBudget == null && minQps == null) {
+      if (margin != null || allow != null) {
+        throw new IllegalArgumentException((margin != null ? "--margin" : "--allow")
+            + " needs --time-budget or --min-qps");
+      }
+      return null;
+    }
+    Budget budget;
+    try {
+      budget = timeBudget != null ? Budget.parseDuration(timeBudget) : Budget.parseMinimumRate(minQps);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException((timeBudget != null ? "--time-budget " : "--min-qps ")
+          + e.getMessage(), e);
+    }
+    double chosenMargin;
+    try {
+      chosenMargin = Budget.requireMargin(margin == null ? 0.1 : margin);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--margin " + e.getMessage(), e);
+    }
+    Precision requested = Precision.parse(precision);
+    Allowance allowance;
+    try {
+      allowance = Allowance.parse(allow == null ? List.of() : allow, models.size(), requested,
+          runtime.deviceSpec().kind() == DeviceSpec.Kind.CPU);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--allow " + e.getMessage(), e);
+    }
+    // chunks of four batches: enough to bucket by length, and the clock is read often enough
+    // to react; calibrating on a sample of one chunk measures what a chunk costs (one batch of
+    // videos padded to the longest of a random 32 cost 1.7x the real per-video time)
+    return new BudgetedPrediction.Settings(budget, chosenMargin, allowance, batchSize,
+        4 * batchSize, 4 * batchSize);
+  }
+
+  private int predictWithinBudget(BudgetedPrediction.Settings settings,
+      List<EnsembleMember> members, VideoClassifier.Options options, CategoryMap categories,
+      TailAdjustment tail, long commandStart) {
+    PrintWriter printer = spec.commandLine().getOut();
+    BudgetedPrediction.Result result = BudgetedPrediction.predict(members, options,
+        Dataset.at(data), split, settings, System::nanoTime, commandStart, line -> {
+          printer.println(line);
+          printer.flush();
+        });
+    if (logitsOut != null) {
+      result.logits().writeNpy(logitsOut);
+    }
+    int[] lv2 = tail == null ? result.logits().argmax() : tail.predict(result.logits());
+    ResultFile.write(out, result.logits().videoIds(), lv2, categories);
+    Path planFile = PlanReport.besideResult(out);
+    result.report().write(planFile);
+    printer.printf(Locale.ROOT, "%d videos of %s -> %s (plan and degradations in %s)%n",
+        result.logits().size(), split, out, planFile);
+    result.report().summary().forEach(printer::println);
+    printer.flush();
+    return 0;
   }
 }
