@@ -129,10 +129,10 @@ public final class TorchRuntime {
 
   /**
    * Sets OpenBLAS's own threads alone, after {@link #setThreads}. OpenBLAS splits any product
-   * above about 2^18 multiply-adds over its own pool, besides LibTorch's threads: with other work
-   * on the cores, one OpenBLAS thread made small-model training runs a fifth to a quarter faster,
-   * while on idle cores it changed nothing, and BERT-base's products run at half speed on one
-   * (see benchmarks/RESULTS.md).
+   * above about 2^18 multiply-adds over its own pool, besides LibTorch's threads. With other
+   * work on the cores, one OpenBLAS thread made small-model training a fifth faster in two paired
+   * runs out of three; on idle cores it changed nothing; BERT-base's products run at half speed
+   * on one (see benchmarks/RESULTS.md).
    */
   public static synchronized void setBlasThreads(int threads) {
     if (threads < 1) {
