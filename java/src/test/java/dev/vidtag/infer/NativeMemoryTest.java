@@ -30,6 +30,8 @@ class NativeMemoryTest {
   static final int WARM_UP_CALLS = 1_000;
   static final int CALLS = 10_000;
   static final double MAX_GROWTH = 0.05;
+  /** Classifiers opened and closed after the first, each loading the model afresh. */
+  static final int REOPENS = 100;
 
   @TempDir Path dir;
 
@@ -64,14 +66,15 @@ class NativeMemoryTest {
   }
 
   /**
-   * close() frees the models' weights itself, and loading unmaps the weight file: fifty
+   * close() frees the models' weights itself, and loading unmaps the weight file: a hundred
    * classifiers of a 7 MB model opened and closed in turn leave the resident set where the first
    * left it. Left to the garbage collector, which feels no pressure from tensor memory or file
-   * mappings, the weights piled up (about 0.4 GB here). The loop runs in a child JVM whose heap
-   * is committed and touched up front, so that only native memory can move the resident set.
+   * mappings, the weights piled up (about 0.4 GB over fifty of them here). The loop runs in a
+   * child JVM whose heap is committed and touched up front, so that only native memory can move
+   * the resident set.
    */
   @Test
-  void openingAndClosingAClassifierFiftyTimesKeepsTheResidentSetFlat() throws Exception {
+  void openingAndClosingAClassifierAHundredTimesKeepsTheResidentSetFlat() throws Exception {
     Assumptions.assumeTrue(Files.isReadable(Path.of("/proc/self/status")), "Linux only");
     TorchRuntime.initialize();
     Path data = TinyModels.synth(dir.resolve("data"), 0, 4, 9);
@@ -87,7 +90,7 @@ class NativeMemoryTest {
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xms256m", "-Xmx256m", "-XX:+AlwaysPreTouch", "-cp", System.getProperty("java.class.path"),
         "-Dvidtag.cache.dir=" + TorchRuntime.cacheRoot(), ClassifierReopenProbe.class.getName(),
-        model.toString(), data.toString(), "50")
+        model.toString(), data.toString(), String.valueOf(REOPENS))
         .redirectErrorStream(true).redirectOutput(out.toFile()).start();
     assertTrue(probe.waitFor(300, TimeUnit.SECONDS), "the probe finished in time");
     String output = Files.readString(out);
@@ -97,10 +100,10 @@ class NativeMemoryTest {
     long before = Long.parseLong(readings[1]);
     long after = Long.parseLong(readings[2]);
     double growth = (after - before) / (double) before;
-    System.out.printf("RSS %d kB after one classifier, %d kB after 50 more opened and closed "
-        + "(%+.2f%%)%n", before, after, growth * 100);
+    System.out.printf("RSS %d kB after one classifier, %d kB after %d more opened and closed "
+        + "(%+.2f%%)%n", before, after, REOPENS, growth * 100);
     assertTrue(growth < MAX_GROWTH, "resident set grew from " + before + " kB to " + after
-        + " kB over 50 classifiers");
+        + " kB over " + REOPENS + " classifiers");
   }
 
   static long residentKilobytes() throws IOException {
