@@ -2,6 +2,7 @@ package dev.vidtag.cli;
 
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.Dataset;
+import dev.vidtag.data.Shard;
 import dev.vidtag.eval.ResultFile;
 import dev.vidtag.infer.EnsembleMember;
 import dev.vidtag.infer.Fuse;
@@ -71,6 +72,11 @@ final class PredictCommand implements Callable<Integer> {
       description = "Number format of the models; int8: int8 weights, fp32 activations, CPU only (default: ${DEFAULT-VALUE}).")
   String precision;
 
+  @Option(names = "--shard", paramLabel = "I/N",
+      description = "Predict only part I (from 0) of N contiguous parts of the split, for "
+          + "'vidtag merge-results' to join (default: the whole split).")
+  String shard;
+
   @Option(names = "--time-budget", paramLabel = "DURATION",
       description = "Finish within this time from the command's start, loading included (e.g. 90s, 6m, 1m30s): "
           + "calibrates, plans, degrades when behind; writes RESULT.csv.plan.json.")
@@ -95,7 +101,12 @@ final class PredictCommand implements Callable<Integer> {
     if (batchSize < 1) {
       throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
     }
+    Shard part = shard == null ? Shard.WHOLE : Shard.parse(shard);
     BudgetedPrediction.Settings budgeted = budgetSettings();
+    if (budgeted != null && shard != null) {
+      throw new IllegalArgumentException("--shard and a time budget do not go together yet: "
+          + "predict the whole split within the budget, or shards without one");
+    }
     TorchRuntime.RuntimeInfo info = runtime.start();
     VideoClassifier.Options options = VideoClassifier.Options.defaults()
         .withDevice(runtime.deviceSpec())
@@ -111,7 +122,7 @@ final class PredictCommand implements Callable<Integer> {
       long start = System.nanoTime();
       try (VideoClassifier classifier = VideoClassifier.open(members, options)) {
         long loaded = System.nanoTime();
-        SplitLogits logits = classifier.logits(Dataset.at(data), split, batchSize);
+        SplitLogits logits = classifier.logits(Dataset.at(data), split, part, batchSize);
         long predicted = System.nanoTime();
         if (logitsOut != null) {
           logits.writeNpy(logitsOut);
@@ -120,8 +131,8 @@ final class PredictCommand implements Callable<Integer> {
         ResultFile.write(out, logits.videoIds(), lv2, categories);
         double seconds = (predicted - loaded) / 1e9;
         PrintWriter printer = spec.commandLine().getOut();
-        printer.printf(Locale.ROOT, "%d videos of %s -> %s (%d model%s, fuse %s, %s, %s padding%s)%n",
-            logits.size(), split, out, members.size(), members.size() == 1 ? "" : "s",
+        printer.printf(Locale.ROOT, "%d videos of %s%s -> %s (%d model%s, fuse %s, %s, %s padding%s)%n",
+            logits.size(), split, shard == null ? "" : " (shard " + part + ")", out, members.size(), members.size() == 1 ? "" : "s",
             options.fuse().optionName(), options.precision().optionName(),
             classifier.dynamicPadding() ? "dynamic" : "fixed",
             tail == null ? "" : ", tail adjustment " + tail);

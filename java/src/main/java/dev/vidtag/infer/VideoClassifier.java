@@ -10,6 +10,7 @@ import dev.vidtag.data.FrameFeatureSource;
 import dev.vidtag.data.FrameFeatures;
 import dev.vidtag.data.Loader;
 import dev.vidtag.data.Sample;
+import dev.vidtag.data.Shard;
 import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.data.VideoSampleSource;
 import dev.vidtag.data.ZipFeatureStore;
@@ -298,7 +299,12 @@ public final class VideoClassifier implements AutoCloseable {
    * no frames).
    */
   public SplitLogits logits(Dataset dataset, String split, int batchSize) {
-    List<VideoAnnotation> videos = dataset.annotations(split, false);
+    return logits(dataset, split, Shard.WHOLE, batchSize);
+  }
+
+  /** As {@link #logits(Dataset, String, int)}, for one contiguous part of the split. */
+  public SplitLogits logits(Dataset dataset, String split, Shard shard, int batchSize) {
+    List<VideoAnnotation> videos = shard.of(dataset.annotations(split, false));
     try (ZipFeatureStore features = dataset.openFeatures(split)) {
       return logits(videos, features, batchSize);
     }

@@ -100,6 +100,42 @@ class PredictCommandTest {
   }
 
   @Test
+  void shardsPredictedApartMergeIntoTheWholeSplitsResult() throws IOException {
+    Path whole = dir.resolve("shards/whole.csv");
+    List<String> model = List.of("--data", data.toString(), "--model", single + "=0.4",
+        "--model", doubleStream + "=0.6", "--batch-size", "4", "--threads", "1");
+    Output all = CommandLineRunner.run(concat(List.of("predict", "--out", whole.toString()), model));
+    assertEquals(0, all.exitCode(), all.err());
+    List<String> merge = new java.util.ArrayList<>(List.of("merge-results", "--data",
+        data.toString(), "--out", dir.resolve("shards/merged.csv").toString()));
+    for (int i = 2; i >= 0; i--) { // given in any order
+      Path part = dir.resolve("shards/part-" + i + ".csv");
+      Output shard = CommandLineRunner.run(concat(List.of("predict", "--out", part.toString(),
+          "--shard", i + "/3"), model));
+      assertEquals(0, shard.exitCode(), shard.err());
+      assertTrue(shard.out().startsWith("10 videos of test_a (shard " + i + "/3)"), shard.out());
+      merge.add(part.toString());
+    }
+    Output merged = CommandLineRunner.run(merge.toArray(String[]::new));
+    assertEquals(0, merged.exitCode(), merged.err());
+    assertEquals(Files.readString(whole), Files.readString(dir.resolve("shards/merged.csv")));
+
+    merge.remove(merge.size() - 1);
+    Output incomplete = CommandLineRunner.run(merge.toArray(String[]::new));
+    assertEquals(2, incomplete.exitCode());
+    assertTrue(incomplete.err().contains("10 of the 30 videos of split test_a are in none of the 2 "
+        + "parts"), incomplete.err());
+    Output badShard = CommandLineRunner.run(concat(List.of("predict", "--out",
+        dir.resolve("shards/x.csv").toString(), "--shard", "3/3"), model));
+    assertEquals(2, badShard.exitCode());
+    assertTrue(badShard.err().contains("I from 0 to N-1, got 3/3"), badShard.err());
+  }
+
+  private static String[] concat(List<String> first, List<String> second) {
+    return java.util.stream.Stream.concat(first.stream(), second.stream()).toArray(String[]::new);
+  }
+
+  @Test
   void tailFitScoresTheTrainingRunsValidationPartAndPredictAppliesIt() throws IOException {
     Path tail = dir.resolve("tail.json");
     Output fit = CommandLineRunner.run("tail-fit", "--data", data.toString(), "--model",
