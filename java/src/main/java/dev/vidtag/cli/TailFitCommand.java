@@ -77,8 +77,21 @@ final class TailFitCommand implements Callable<Integer> {
       description = "Number format of the models, as for predict (default: ${DEFAULT-VALUE}).")
   String precision;
 
-  /** Where the validation videos come from: a dataset and the split's ratio and seed. */
-  private record Held(Path data, double ratio, long seed) {}
+  /**
+   * Where the validation videos come from: a dataset and the split's ratio and seed, or the fold
+   * of a k-fold run (folds and fold both null otherwise).
+   */
+  private record Held(Path data, double ratio, long seed, Integer folds, Integer fold) {
+    ValidationSplit split(Dataset dataset) {
+      return folds == null ? dataset.validationSplit(ratio, seed)
+          : dataset.foldSplit(folds, fold, seed);
+    }
+
+    String describe() {
+      return folds == null ? "ratio " + ratio + ", seed " + seed
+          : "fold " + fold + " of " + folds + ", seed " + seed;
+    }
+  }
 
   @Override
   public Integer call() {
@@ -95,7 +108,7 @@ final class TailFitCommand implements Callable<Integer> {
     CategoryMap categories = CategoryMap.official();
     try {
       Dataset dataset = Dataset.at(held.data());
-      ValidationSplit split = dataset.validationSplit(held.ratio(), held.seed());
+      ValidationSplit split = held.split(dataset);
       if (split.validation().isEmpty()) {
         throw new IllegalArgumentException("the validation part of " + split.training().size()
             + " labeled videos at ratio " + held.ratio() + " is empty");
@@ -106,8 +119,8 @@ final class TailFitCommand implements Callable<Integer> {
       }
       fit.write(out);
       PrintWriter printer = spec.commandLine().getOut();
-      printer.printf(Locale.ROOT, "%d validation videos (ratio %s, seed %d%s), %d training videos%n",
-          split.validation().size(), held.ratio(), held.seed(),
+      printer.printf(Locale.ROOT, "%d validation videos (%s%s), %d training videos%n",
+          split.validation().size(), held.describe(),
           runs.isEmpty() ? "" : " from the run's options", split.training().size());
       printer.println("                     lv1 micro  lv1 macro  lv2 micro  lv2 macro  mean F1");
       print(printer, "before (none)", fit.before());
@@ -130,13 +143,13 @@ final class TailFitCommand implements Callable<Integer> {
         throw new IllegalArgumentException("give --run (the training run of the models) or --data");
       }
       return new Held(data, valRatio != null ? valRatio : TrainOptions.DEFAULT_VALIDATION_RATIO,
-          seed != null ? seed : TrainOptions.DEFAULT_SEED);
+          seed != null ? seed : TrainOptions.DEFAULT_SEED, null, null);
     }
     Held held = null;
     for (Path run : runs) {
       TrainOptions options = Trainer.readOptions(run);
       Held fromRun = new Held(options.data().directory(), options.data().validationRatio(),
-          options.seed());
+          options.seed(), options.data().folds(), options.data().fold());
       if (held != null && !held.equals(fromRun)) {
         throw new IllegalArgumentException("the runs hold out different videos: " + runs.get(0)
             + " " + describe(held) + ", " + run + " " + describe(fromRun));
@@ -159,7 +172,7 @@ final class TailFitCommand implements Callable<Integer> {
   }
 
   private static String describe(Held held) {
-    return "(data " + held.data() + ", ratio " + held.ratio() + ", seed " + held.seed() + ")";
+    return "(data " + held.data() + ", " + held.describe() + ")";
   }
 
   private static void print(PrintWriter printer, String label, OfficialScore s) {

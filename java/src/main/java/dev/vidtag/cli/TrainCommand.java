@@ -106,6 +106,12 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--val-ratio", description = "Validation share of the labeled videos (default: ${DEFAULT-VALUE}).")
   double valRatio = TrainOptions.DEFAULT_VALIDATION_RATIO;
 
+  @Option(names = "--folds", paramLabel = "K", description = "k-fold: the labeled videos in K folds stratified by class; --fold validates (instead of --val-ratio).")
+  Integer folds;
+
+  @Option(names = "--fold", paramLabel = "k", description = "k-fold: the fold that validates, from 0 to K-1.")
+  Integer fold;
+
   @Option(names = "--seed", description = "Seed of the split, the order and the initialisation (default: ${DEFAULT-VALUE}).")
   long seed = TrainOptions.DEFAULT_SEED;
 
@@ -179,6 +185,12 @@ final class TrainCommand implements Callable<Integer> {
         .validationRatio(valRatio).seed(seed).pooling(poolingMode).workers(workers);
     if (dropout != null) {
       options.dropout(dropout);
+    }
+    if (folds != null || fold != null) {
+      if (folds == null || fold == null) {
+        throw new IllegalArgumentException("k-fold needs both --folds K and --fold k");
+      }
+      options.fold(fold, folds);
     }
     if (init != null) {
       options.init(init, PretrainedInit.resolve(init));

@@ -130,6 +130,11 @@ public final class Dataset {
     return ValidationSplit.of(labeledVideos(), validationRatio, seed);
   }
 
+  /** The labeled videos cut by {@link ValidationSplit#fold}, stratified by lv2 class. */
+  public ValidationSplit foldSplit(int folds, int fold, long seed) {
+    return ValidationSplit.fold(labeledVideos(), folds, fold, seed, CategoryMap.official()::lv2Of);
+  }
+
   /**
    * A split's frame features; a video without a member has no frames.
    *

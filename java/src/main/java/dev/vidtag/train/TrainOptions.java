@@ -1,5 +1,7 @@
 package dev.vidtag.train;
 
+import dev.vidtag.data.Dataset;
+import dev.vidtag.data.ValidationSplit;
 import dev.vidtag.model.Architecture;
 import dev.vidtag.model.Pooling;
 import dev.vidtag.train.ParameterGroups.LearningRates;
@@ -35,9 +37,19 @@ public record TrainOptions(Path out, Data data, Model model, Optimization optimi
    * @param validationRatio the share of the labeled videos held out for validation
    * @param maxFrames frames per video
    * @param maxText text tokens with [CLS] and [SEP]
+   * @param folds with {@code fold}, k-fold: the labeled videos in this many stratified folds
+   *     ({@link ValidationSplit#fold}), of which {@code fold} validates and the ratio is unused;
+   *     both null for a split by ratio (as a run written before k-fold existed reads)
    */
-  public record Data(Path directory, double validationRatio, int maxFrames, int maxText) {
+  public record Data(Path directory, double validationRatio, int maxFrames, int maxText,
+      Integer folds, Integer fold) {
     public Data {
+      if ((folds == null) != (fold == null)) {
+        throw new IllegalArgumentException("k-fold needs both the number of folds and the fold");
+      }
+      if (folds != null) {
+        ValidationSplit.requireFold(folds, fold);
+      }
       Objects.requireNonNull(directory, "data directory");
       if (!(validationRatio > 0 && validationRatio < 1)) {
         throw new IllegalArgumentException("validation ratio must be in (0, 1), got "
@@ -144,6 +156,12 @@ public record TrainOptions(Path out, Data data, Model model, Optimization optimi
     requirePositive("workers", workers);
   }
 
+  /** The labeled videos of {@code dataset} cut as this run cuts them: by ratio or by fold. */
+  public ValidationSplit validationSplit(Dataset dataset) {
+    return data.folds() == null ? dataset.validationSplit(data.validationRatio(), seed)
+        : dataset.foldSplit(data.folds(), data.fold(), seed);
+  }
+
   /** The reference's settings for a run of {@code arch} on {@code data} into {@code out}. */
   public static Builder builder(Path data, Architecture arch, Path textModel, Path out) {
     return new Builder(data, arch, textModel, out);
@@ -177,6 +195,8 @@ public record TrainOptions(Path out, Data data, Model model, Optimization optimi
     private Pooling pooling = Pooling.MEAN_MASKED;
     private Double dropout;
     private double validationRatio = DEFAULT_VALIDATION_RATIO;
+    private Integer folds;
+    private Integer fold;
     private int maxFrames = DEFAULT_MAX_FRAMES;
     private int maxText = DEFAULT_MAX_TEXT;
     private int epochs = Optimization.REFERENCE.epochs();
@@ -222,6 +242,13 @@ public record TrainOptions(Path out, Data data, Model model, Optimization optimi
     /** Dropout of the text encoder and the decoder, instead of their configurations' own. */
     public Builder dropout(double value) {
       this.dropout = value;
+      return this;
+    }
+
+    /** Validate on fold {@code index} (from 0) of {@code count} stratified folds. */
+    public Builder fold(int index, int count) {
+      this.fold = index;
+      this.folds = count;
       return this;
     }
 
@@ -335,7 +362,7 @@ public record TrainOptions(Path out, Data data, Model model, Optimization optimi
     }
 
     public TrainOptions build() {
-      return new TrainOptions(out, new Data(data, validationRatio, maxFrames, maxText),
+      return new TrainOptions(out, new Data(data, validationRatio, maxFrames, maxText, folds, fold),
           new Model(arch, textModel, init, pooling, dropout),
           new Optimization(epochs, batchSize, learningRates, warmupFraction, emaDecay,
               clipGradNorm),

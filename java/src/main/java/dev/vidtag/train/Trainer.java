@@ -9,6 +9,7 @@ import dev.vidtag.data.InputPipeline;
 import dev.vidtag.data.InputPipeline.Mode;
 import dev.vidtag.data.Loader;
 import dev.vidtag.data.ValidationSplit;
+import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.data.VideoSampleSource;
 import dev.vidtag.data.ZipFeatureStore;
 import dev.vidtag.eval.OfficialScore;
@@ -18,6 +19,7 @@ import dev.vidtag.model.ModelConfig;
 import dev.vidtag.model.ModelDirectory;
 import dev.vidtag.model.VideoClassifierModel;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -89,7 +91,10 @@ public final class Trainer {
     TrainOptions o = options;
     RunDirectory run = resume ? RunDirectory.existing(o.out()) : RunDirectory.create(o.out(), o);
     Dataset dataset = Dataset.at(o.data().directory());
-    ValidationSplit split = dataset.validationSplit(o.data().validationRatio(), o.seed());
+    ValidationSplit split = o.validationSplit(dataset);
+    if (o.data().folds() != null) {
+      logFold(o.data(), split);
+    }
     OfficialScore baseline = majorityBaseline(split, CategoryMap.official());
     int batchSize = o.optimization().batchSize();
     if (split.training().size() < batchSize) {
@@ -148,6 +153,15 @@ public final class Trainer {
       ModelFactory.loadTextEncoder(model, m.textModel());
     }
     return model;
+  }
+
+  private static void logFold(TrainOptions.Data data, ValidationSplit split) {
+    List<VideoAnnotation> labeled = new ArrayList<>(split.training());
+    labeled.addAll(split.validation());
+    int rare = ValidationSplit.classesBelow(labeled, data.folds(), CategoryMap.official()::lv2Of);
+    log.info("fold {} of {} validates{}", data.fold(), data.folds(), rare == 0 ? ""
+        : "; " + rare + " classes have fewer labeled videos than folds and are missing from "
+            + "some folds' validation");
   }
 
   /** Logs the split and returns the score of always predicting its most frequent class. */

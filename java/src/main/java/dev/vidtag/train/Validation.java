@@ -33,8 +33,7 @@ public final class Validation {
       int workers) {
     TrainOptions options = Trainer.readOptions(run);
     Dataset dataset = Dataset.at(options.data().directory());
-    ValidationSplit split = dataset.validationSplit(options.data().validationRatio(),
-        options.seed());
+    ValidationSplit split = options.validationSplit(dataset);
     try (InputPipeline input = InputPipeline.open(model.config(), tokenizerDir);
          ZipFeatureStore features = dataset.openFeatures(Dataset.LABELED)) {
       return score(model, input.source(split.validation(), features, Mode.EVALUATION),

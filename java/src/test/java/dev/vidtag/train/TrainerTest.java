@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vidtag.data.AnnotationReader;
 import dev.vidtag.data.CategoryMap;
+import dev.vidtag.data.Dataset;
 import dev.vidtag.data.SyntheticDataset;
 import dev.vidtag.data.ValidationSplit;
 import dev.vidtag.data.VideoAnnotation;
@@ -165,5 +166,29 @@ class TrainerTest {
     json.writeValue(olderRun.resolve("options.json").toFile(), older);
     assertNull(RunDirectory.readOptions(olderRun, TrainOptions.class, "vidtag train").model()
         .dropout());
+  }
+
+  @Test
+  void aFoldRunValidatesOnItsStratifiedFold() {
+    Path out = dir.resolve("run-fold");
+    TrainOptions options = TrainOptions.builder(data, Architecture.SINGLE,
+        data.resolve("text-model"), out).epochs(1).batchSize(64).maxFrames(4).maxText(16)
+        .adversary(TrainOptions.AdversaryKind.NONE).fold(2, 5).evaluateEvery(1_000)
+        .evaluateFrom(1_000).build();
+    Trainer.Result result = new Trainer(options).run();
+
+    ValidationSplit fold = Dataset.at(data).foldSplit(5, 2, options.seed());
+    assertEquals(600, fold.validation().size(), "3000 labeled videos in five folds");
+    CategoryMap categories = CategoryMap.official();
+    assertEquals(OfficialScore.majorityBaseline(categories.lv2Counts(fold.training()),
+        fold.validation().stream().mapToInt(categories::lv2Of).toArray(), categories),
+        result.majorityBaseline(), "scored on the fold, not on a split by ratio");
+    assertEquals(2400 / 64, result.steps());
+    TrainOptions written = RunDirectory.readOptions(out, TrainOptions.class, "vidtag train");
+    assertEquals(5, written.data().folds());
+    assertEquals(2, written.data().fold());
+    assertEquals(result.bestScore().mean(),
+        Validation.ofRun(out, ModelDirectory.load(result.best()), result.best(), 1).mean(),
+        5.001e-5, "SWA and tail-fit score the same fold");
   }
 }
