@@ -57,7 +57,6 @@ public record ClipConfig(int width, int layers, int heads, int patchSize, int im
 
   ObjectNode toJson() {
     ObjectNode node = JsonFields.MAPPER.createObjectNode();
-    node.put("model_type", "clip_vision");
     node.put("width", width);
     node.put("layers", layers);
     node.put("heads", heads);
