@@ -167,8 +167,8 @@ class ClipParityTest {
         StateDicts.shape(params.get("transformer.resblocks.11.attn.in_proj_weight")));
     assertArrayEquals(new long[] {768, 512}, StateDicts.shape(params.get("proj")));
     try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-      Tensor out = tower.forward(torch.randn(2, 3, 224, 224));
-      assertArrayEquals(new long[] {2, 512}, StateDicts.shape(out));
+      Tensor out = tower.forward(torch.randn(1, 3, 224, 224));
+      assertArrayEquals(new long[] {1, 512}, StateDicts.shape(out));
       assertTrue(torch.isfinite(out).all().item_bool());
     }
   }
