@@ -2,6 +2,7 @@ package dev.vidtag.benchmarks.compare;
 
 import dev.vidtag.model.ClipVisionTransformer;
 import dev.vidtag.model.FrameEncoderDirectory;
+import dev.vidtag.model.weights.SafetensorsFile;
 import dev.vidtag.runtime.TorchRuntime;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -9,6 +10,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * Frames per second of a frame encoder (a directory written by import-clip) on random pixels,
@@ -16,8 +18,11 @@ import org.bytedeco.pytorch.global.torch;
  * benchmarks/compare/clip_eager.py times PyTorch eager.
  *
  * <pre>
- * ClipThroughput --encoder DIR [--threads 2] [--runs 2]
+ * ClipThroughput --encoder DIR [--threads 2] [--runs 2] [--expect IO.safetensors]
  * </pre>
+ * With {@code --expect} (tensors {@code pixels} and {@code image_embeds}, e.g. from Hugging
+ * Face on the same weights), it first prints the relative error of the encoder's output on those
+ * pixels: max |ours - theirs| / max |theirs|; {@code --runs 0} stops there.
  */
 public final class ClipThroughput {
   private ClipThroughput() {}
@@ -27,6 +32,7 @@ public final class ClipThroughput {
     Path dir = Path.of(a.string("--encoder", null));
     int threads = a.integer("--threads", 2);
     int runs = a.integer("--runs", 2);
+    boolean checkOnly = runs == 0;
     TorchRuntime.initialize();
     TorchRuntime.setThreads(threads);
     TorchRuntime.setBlasThreads(threads);
@@ -34,7 +40,18 @@ public final class ClipThroughput {
     int size = tower.config().imageSize();
     System.out.printf(Locale.ROOT, "VidTag/%s, %d threads, %s%n", TorchRuntime.blas(), threads,
         tower.config());
-    for (int batch : new int[] {32, 1}) {
+    String expect = a.string("--expect", "");
+    if (!expect.isEmpty()) {
+      try (SafetensorsFile file = SafetensorsFile.open(Path.of(expect));
+          InferenceMode inference = new InferenceMode()) {
+        Tensor theirs = file.view("image_embeds").to(ScalarType.Double);
+        Tensor ours = tower.forward(file.view("pixels")).to(ScalarType.Double);
+        double error = ours.sub(theirs).abs().max().item_double()
+            / theirs.abs().max().item_double();
+        System.out.printf(Locale.ROOT, "relative error against %s: %.2e%n", expect, error);
+      }
+    }
+    for (int batch : checkOnly ? new int[0] : new int[] {32, 1}) {
       double best = Double.POSITIVE_INFINITY;
       int timed = batch > 1 ? runs : 5 * runs;
       try (InferenceMode inference = new InferenceMode()) {
