@@ -69,6 +69,8 @@ public final class ClipCheckpoint {
 
   private static final Pattern RESBLOCK = Pattern.compile("transformer\\.resblocks\\.(\\d+)\\..*");
   private static final Pattern HF_LAYER = Pattern.compile("encoder\\.layers\\.(\\d+)\\.(.*)");
+  private static final Pattern HF_QKV =
+      Pattern.compile("self_attn\\.([qkv])_proj\\.(weight|bias)");
 
   private final Path file;
   private final Format format;
@@ -264,8 +266,7 @@ public final class ClipCheckpoint {
       if (layer.matches()) {
         String block = "transformer.resblocks." + layer.group(1) + ".";
         String rest = layer.group(2);
-        Matcher projection = Pattern.compile("self_attn\\.([qkv])_proj\\.(weight|bias)")
-            .matcher(rest);
+        Matcher projection = HF_QKV.matcher(rest);
         if (projection.matches()) {
           String target = block + "attn.in_proj_" + projection.group(2);
           int part = "qkv".indexOf(projection.group(1).charAt(0));

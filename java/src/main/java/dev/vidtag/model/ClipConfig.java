@@ -46,13 +46,19 @@ public record ClipConfig(int width, int layers, int heads, int patchSize, int im
   }
 
   static ClipConfig from(JsonFields json) {
-    try {
-      return new ClipConfig(json.positiveInt("width"), json.positiveInt("layers"),
-          json.positiveInt("heads"), json.positiveInt("patch_size"),
-          json.positiveInt("image_size"), json.positiveInt("output_dim"));
-    } catch (IllegalArgumentException e) {
-      throw json.error("width", e.getMessage());
+    int width = json.positiveInt("width");
+    int heads = json.positiveInt("heads");
+    int patchSize = json.positiveInt("patch_size");
+    int imageSize = json.positiveInt("image_size");
+    if (width % heads != 0) {
+      throw json.error("heads", "width " + width + " is not a multiple of " + heads);
     }
+    if (imageSize % patchSize != 0) {
+      throw json.error("patch_size", "image_size " + imageSize + " is not a multiple of "
+          + patchSize);
+    }
+    return new ClipConfig(width, json.positiveInt("layers"), heads, patchSize, imageSize,
+        json.positiveInt("output_dim"));
   }
 
   ObjectNode toJson() {
