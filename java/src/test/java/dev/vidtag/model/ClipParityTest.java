@@ -96,6 +96,17 @@ class ClipParityTest {
   }
 
   @Test
+  void headsComeFromAHuggingFaceConfigBesideTheWeights(@TempDir Path tmp) throws Exception {
+    Path file = tmp.resolve("model.safetensors");
+    java.nio.file.Files.copy(DIR.resolve("hf_vision.safetensors"), file);
+    java.nio.file.Files.writeString(tmp.resolve("config.json"),
+        "{\"model_type\": \"clip\", \"vision_config\": {\"num_attention_heads\": 2}}");
+    ClipCheckpoint checkpoint = ClipCheckpoint.read(file);
+    assertEquals(2, checkpoint.inferConfig(null).heads());
+    assertTrue(errorAgainstHuggingFace(checkpoint.load(null)) < FP32_TOLERANCE);
+  }
+
+  @Test
   void openAiNamesInSafetensorsRoundTrip(@TempDir Path tmp) {
     ClipVisionTransformer tower = ClipCheckpoint.read(DIR.resolve("chinese_clip.pt"))
         .load(TINY_HEADS);
