@@ -35,7 +35,7 @@ class ExtractFeaturesCommandTest {
   @TempDir Path dir;
 
   @Test
-  void everyVideoGetsItsFirstFramesEncoded() {
+  void everyVideoGetsItsFirstFramesEncoded() throws java.io.IOException {
     TorchRuntime.initialize();
     Path data = dir.resolve("data");
     Output synth = CommandLineRunner.run("synth", "--out", data.toString(), "--labeled", "6",
@@ -47,6 +47,12 @@ class ExtractFeaturesCommandTest {
     Path encoder = dir.resolve("encoder");
     FrameEncoderDirectory.save(encoder, tower, FramePreprocessing.reference(), "test");
 
+    // a video whose frame zip is absent still gets an entry, with no rows
+    Dataset dataset = Dataset.at(data);
+    List<VideoAnnotation> videos = dataset.annotations("labeled", false);
+    String withoutFrames = videos.get(0).id();
+    Files.deleteIfExists(dataset.frameArchive("labeled", withoutFrames));
+
     Path out = dir.resolve("feats.zip");
     Output run = CommandLineRunner.run("extract-features", "--data", data.toString(), "--split",
         "labeled", "--frame-encoder", encoder.toString(), "--out", out.toString(),
@@ -55,11 +61,10 @@ class ExtractFeaturesCommandTest {
     assertTrue(run.out().contains("extracted 6 videos"), run.out());
     assertTrue(run.err().contains("ETA"), run.err());
 
-    Dataset dataset = Dataset.at(data);
     FramePipeline pipeline = new FramePipeline();
-    List<VideoAnnotation> videos = dataset.annotations("labeled", false);
     try (ZipFeatureStore store = ZipFeatureStore.open(out, ZipFeatureStore.MissingPolicy.ERROR)) {
       assertEquals(6, store.ids().size());
+      assertEquals(0, store.read(withoutFrames).frames());
       for (VideoAnnotation video : videos) {
         Path archive = dataset.frameArchive("labeled", video.id());
         List<byte[]> jpegs = Files.isRegularFile(archive) ? FrameArchive.readJpegs(archive)
