@@ -48,10 +48,11 @@ public final class ClipVisionTransformer extends Module {
     lnPre = register_module("ln_pre", Layers.layerNorm(width, LAYER_NORM_EPS));
     transformer = register_module("transformer", new Module());
     resblocks = transformer.register_module("resblocks", new Module());
-    Dropout unused = new Dropout();
+    // CLIP has no dropout: attention runs with probability 0, so this generator is never drawn
+    Dropout noDropout = new Dropout();
     for (int i = 0; i < config.layers(); i++) {
       blocks.add(resblocks.register_module(Integer.toString(i),
-          new ResidualBlock(width, config.heads(), unused)));
+          new ResidualBlock(width, config.heads(), noDropout)));
     }
     lnPost = register_module("ln_post", Layers.layerNorm(width, LAYER_NORM_EPS));
     proj = torch.randn(width, config.outputDim()).mul_(new Scalar(scale));
