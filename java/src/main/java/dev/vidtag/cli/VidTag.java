@@ -14,9 +14,8 @@ import picocli.CommandLine.Spec;
     versionProvider = VidTag.VersionProvider.class,
     description = "Trains and serves multimodal short-video classifiers on LibTorch.",
     subcommands = {SynthCommand.class, InspectCommand.class, DemoCommand.class, DoctorCommand.class,
-        EvaluateCommand.class, ImportCommand.class, ImportClipCommand.class,
-        ExtractFeaturesCommand.class, TrainCommand.class,
-        PretrainCommand.class,
+        ImportClipCommand.class, ExtractFeaturesCommand.class,
+        EvaluateCommand.class, ImportCommand.class, TrainCommand.class, PretrainCommand.class,
         SwaCommand.class, PredictCommand.class, TailFitCommand.class, ServeCommand.class,
         CommandLine.HelpCommand.class})
 public final class VidTag implements Runnable {
