@@ -14,6 +14,7 @@ import picocli.CommandLine.Spec;
     versionProvider = VidTag.VersionProvider.class,
     description = "Trains and serves multimodal short-video classifiers on LibTorch.",
     subcommands = {SynthCommand.class, InspectCommand.class, DemoCommand.class, DoctorCommand.class,
+        ImportClipCommand.class, ExtractFeaturesCommand.class,
         EvaluateCommand.class, ImportCommand.class, TrainCommand.class, PretrainCommand.class,
         SwaCommand.class, PredictCommand.class, MergeResultsCommand.class, TailFitCommand.class,
         ServeCommand.class, CommandLine.HelpCommand.class})

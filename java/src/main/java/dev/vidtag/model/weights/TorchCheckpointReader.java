@@ -45,6 +45,20 @@ public final class TorchCheckpointReader {
 
   /** Name to tensor, in the file's order. Fails on anything but a flat dict of tensors. */
   public static Map<String, Tensor> read(Path file) {
+    return read(file, null);
+  }
+
+  /**
+   * The flat state dict held under the top-level key {@code entry} of a training checkpoint
+   * saved as a dict of parts (e.g. {@code {"state_dict": ..., "optimizer": ..., "epoch": 1}});
+   * the other parts are parsed like the rest of the pickle (nothing is executed) and dropped. A
+   * file that is already a flat state dict is returned as it is.
+   */
+  public static Map<String, Tensor> readEntry(Path file, String entry) {
+    return read(file, entry);
+  }
+
+  private static Map<String, Tensor> read(Path file, String entry) {
     checkMagic(file);
     try (ZipFile zip = new ZipFile(file.toFile())) {
       ZipEntry pickle = findPickle(file, zip);
@@ -52,6 +66,9 @@ public final class TorchCheckpointReader {
       byte[] bytes = readAll(zip, pickle);
       TorchCheckpointReader reader = new TorchCheckpointReader(file, zip, prefix);
       Object root = RestrictedUnpickler.load(file, bytes, reader.interpreter());
+      if (entry != null && root instanceof Map<?, ?> parts && parts.get(entry) instanceof Map) {
+        root = parts.get(entry);
+      }
       return reader.toStateDict(root);
     } catch (IOException e) {
       throw WeightFormatException.of(file, null, "not a readable zip archive (truncated or"
