@@ -132,7 +132,8 @@ final class PredictCommand implements Callable<Integer> {
         double seconds = (predicted - loaded) / 1e9;
         PrintWriter printer = spec.commandLine().getOut();
         printer.printf(Locale.ROOT, "%d videos of %s%s -> %s (%d model%s, fuse %s, %s, %s padding%s)%n",
-            logits.size(), split, shard == null ? "" : " (shard " + part + ")", out, members.size(), members.size() == 1 ? "" : "s",
+            logits.size(), split, shard == null ? "" : " (shard " + part + ")", out,
+            members.size(), members.size() == 1 ? "" : "s",
             options.fuse().optionName(), options.precision().optionName(),
             classifier.dynamicPadding() ? "dynamic" : "fixed",
             tail == null ? "" : ", tail adjustment " + tail);

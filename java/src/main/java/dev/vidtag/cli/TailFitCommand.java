@@ -111,7 +111,7 @@ final class TailFitCommand implements Callable<Integer> {
       ValidationSplit split = held.split(dataset);
       if (split.validation().isEmpty()) {
         throw new IllegalArgumentException("the validation part of " + split.training().size()
-            + " labeled videos at ratio " + held.ratio() + " is empty");
+            + " labeled videos (" + held.describe() + ") is empty");
       }
       TailAdjustment.Fit fit;
       try (VideoClassifier classifier = VideoClassifier.open(members, options)) {
