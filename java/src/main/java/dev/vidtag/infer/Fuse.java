@@ -2,6 +2,7 @@ package dev.vidtag.infer;
 
 import java.util.List;
 import java.util.Locale;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
@@ -51,6 +52,32 @@ public enum Fuse {
       weighted.push_back(logits.get(i).log_softmax(1).add(new Scalar(Math.log(weights[i] / total))));
     }
     return torch.stack(weighted, 0).logsumexp(new long[] {0}, false);
+  }
+
+  /**
+   * The fused scores of models' logits of the same videos, in their order.
+   *
+   * @param weights one positive weight per model
+   */
+  public SplitLogits combineLogits(List<SplitLogits> parts, double[] weights) {
+    if (parts.isEmpty()) {
+      throw new IllegalArgumentException("no logits to fuse");
+    }
+    SplitLogits first = parts.get(0);
+    int n = first.size();
+    int classes = first.classes();
+    for (SplitLogits part : parts) {
+      if (!part.videoIds().equals(first.videoIds()) || part.classes() != classes) {
+        throw new IllegalArgumentException("the models' logits are not of the same videos and "
+            + "classes");
+      }
+    }
+    try (PointerScope scope = new PointerScope()) {
+      List<Tensor> tensors = parts.stream()
+          .map(part -> VideoClassifier.floatTensor(part.values(), n, classes)).toList();
+      return new SplitLogits(first.videoIds(), classes,
+          VideoClassifier.floats(combine(tensors, weights), (long) n * classes));
+    }
   }
 
   /** The name on the command line: {@code logits}, {@code probs}. */

@@ -280,15 +280,12 @@ public final class VideoClassifier implements AutoCloseable {
     lifecycle.readLock().lock();
     try {
       requireOpen();
-      List<float[]> perModel = new ArrayList<>();
+      List<SplitLogits> perModel = new ArrayList<>();
       for (LoadedModel model : models) {
-        perModel.add(modelLogits(model, videos, features, batchSize));
+        perModel.add(new SplitLogits(ids, classes, modelLogits(model, videos, features,
+            batchSize)));
       }
-      try (PointerScope scope = new PointerScope()) {
-        List<Tensor> tensors = perModel.stream().map(v -> floatTensor(v, n, classes)).toList();
-        Tensor fused = options.fuse().combine(tensors, weights);
-        return new SplitLogits(ids, classes, floats(fused, (long) n * classes));
-      }
+      return options.fuse().combineLogits(perModel, weights);
     } finally {
       lifecycle.readLock().unlock();
     }

@@ -16,12 +16,6 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.MemoryFormatOptional;
-import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.global.torch;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * The fused logits of a split within a time budget: loads each member in each allowed
@@ -152,24 +146,6 @@ public final class BudgetedPrediction {
       // their scale (a tail adjustment fitted on the whole ensemble adds a bias of that scale)
       weights[i] = classifiers.members().get(m).weight() * allWeights / runningWeights;
     }
-    return fused(parts, weights, fuse);
-  }
-
-  private static SplitLogits fused(List<SplitLogits> parts, double[] weights, Fuse fuse) {
-    SplitLogits first = parts.get(0);
-    int n = first.size();
-    int classes = first.classes();
-    try (PointerScope scope = new PointerScope()) {
-      List<Tensor> tensors = new ArrayList<>();
-      for (SplitLogits part : parts) {
-        Tensor t = torch.empty(new long[] {n, classes}, new TensorOptions(ScalarType.Float),
-            new MemoryFormatOptional());
-        t.data_ptr_float().put(part.values(), 0, part.values().length);
-        tensors.add(t);
-      }
-      float[] out = new float[n * classes];
-      fuse.combine(tensors, weights).contiguous().data_ptr_float().get(out);
-      return new SplitLogits(first.videoIds(), classes, out);
-    }
+    return fuse.combineLogits(parts, weights);
   }
 }
