@@ -2,6 +2,7 @@ package dev.vidtag.train;
 
 import dev.vidtag.kernels.FusedKernels;
 import dev.vidtag.kernels.TensorList;
+import dev.vidtag.model.CheckpointName;
 import dev.vidtag.model.ModelDirectory;
 import dev.vidtag.model.VideoClassifierModel;
 import dev.vidtag.model.weights.StateDicts;
@@ -11,8 +12,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 
@@ -22,8 +21,6 @@ import org.bytedeco.pytorch.Tensor;
  * besides the average).
  */
 public final class CheckpointAverage {
-  private static final Pattern NAME = Pattern.compile("step-(\\d+)-score-(\\d+\\.\\d+)");
-
   private CheckpointAverage() {}
 
   /** A checkpoint of a run, with the step and score its name records. */
@@ -36,12 +33,9 @@ public final class CheckpointAverage {
           + "/ folder: not a training run");
     }
     List<Checkpoint> checkpoints = new ArrayList<>();
-    for (Path p : RunDirectory.checkpoints(run, p -> NAME.matcher(p.getFileName().toString())
-        .matches())) {
-      Matcher m = NAME.matcher(p.getFileName().toString());
-      m.matches();
-      checkpoints.add(new Checkpoint(p, Long.parseLong(m.group(1)),
-          Double.parseDouble(m.group(2))));
+    for (Path p : RunDirectory.checkpoints(run, p -> CheckpointName.of(p).isPresent())) {
+      CheckpointName name = CheckpointName.of(p).orElseThrow();
+      checkpoints.add(new Checkpoint(p, name.step(), name.score()));
     }
     checkpoints.sort(Comparator.comparingDouble(Checkpoint::score).reversed()
         .thenComparing(Comparator.comparingLong(Checkpoint::step).reversed()));

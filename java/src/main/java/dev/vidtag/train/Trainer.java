@@ -14,6 +14,7 @@ import dev.vidtag.data.VideoSampleSource;
 import dev.vidtag.data.ZipFeatureStore;
 import dev.vidtag.eval.OfficialScore;
 import dev.vidtag.model.BertConfig;
+import dev.vidtag.model.CheckpointName;
 import dev.vidtag.model.HuggingFaceBert;
 import dev.vidtag.model.ModelConfig;
 import dev.vidtag.model.ModelDirectory;
@@ -231,8 +232,8 @@ public final class Trainer {
       record.putAll(score.toMap());
       metrics.record("eval", record);
       Path textModel = options.model().textModel();
-      ModelDirectory.save(run.checkpoint(String.format(Locale.ROOT, "step-%06d-score-%.4f", done,
-          score.mean())), step.model(), textModel);
+      ModelDirectory.save(run.checkpoint(new CheckpointName(done, score.mean()).format()),
+          step.model(), textModel);
       boolean best = bestScore == null || score.mean() > bestScore.mean();
       log.info("step {}: mean F1 {} (lv1 {} / {}, lv2 {} / {}){}", done, format(score.mean()),
           format(score.lv1MicroF1()), format(score.lv1MacroF1()), format(score.lv2MicroF1()),

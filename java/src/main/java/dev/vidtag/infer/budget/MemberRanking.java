@@ -1,13 +1,12 @@
 package dev.vidtag.infer.budget;
 
 import dev.vidtag.infer.EnsembleMember;
+import dev.vidtag.model.CheckpointName;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.OptionalDouble;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.IntStream;
 
 /**
@@ -19,8 +18,6 @@ import java.util.stream.IntStream;
  * @param byScore whether the order comes from validation scores
  */
 public record MemberRanking(List<Integer> bestFirst, boolean byScore) {
-  private static final Pattern CHECKPOINT = Pattern.compile("step-\\d+-score-(\\d+(?:\\.\\d+)?)");
-
   public MemberRanking {
     bestFirst = List.copyOf(bestFirst);
   }
@@ -39,11 +36,7 @@ public record MemberRanking(List<Integer> bestFirst, boolean byScore) {
 
   /** The validation score a checkpoint directory's name records, if it does. */
   public static OptionalDouble validationScore(Path modelDirectory) {
-    Path name = modelDirectory.toAbsolutePath().normalize().getFileName();
-    if (name == null) {
-      return OptionalDouble.empty();
-    }
-    Matcher m = CHECKPOINT.matcher(name.toString());
-    return m.matches() ? OptionalDouble.of(Double.parseDouble(m.group(1))) : OptionalDouble.empty();
+    return CheckpointName.of(modelDirectory).map(name -> OptionalDouble.of(name.score()))
+        .orElse(OptionalDouble.empty());
   }
 }
