@@ -118,15 +118,23 @@ public final class DemoPipeline {
             categories)));
 
     List<EnsembleMember> ensemble = new ArrayList<>();
+    List<SplitLogits> testLogits = new ArrayList<>();
     for (Architecture arch : List.of(Architecture.SINGLE, Architecture.DOUBLE)) {
       Chosen chosen = trainAndAverage(data, arch);
-      ensemble.add(EnsembleMember.of(chosen.model()));
+      EnsembleMember member = EnsembleMember.of(chosen.model());
+      ensemble.add(member);
+      String result = "result-" + arch.configName() + ".csv";
+      SplitLogits logits = stage("predict the test split -> " + result,
+          () -> testLogits(member, dataset));
+      testLogits.add(logits);
       scores.add(new Score(arch.configName() + " stream (" + chosen.kept() + ")",
-          predict(List.of(EnsembleMember.of(chosen.model())), null, dataset,
-              root.resolve("result-" + arch.configName() + ".csv"))));
+          submit(logits, null, dataset, root.resolve(result))));
     }
+    // the members' logits fused as a classifier of both would fuse them, so neither runs again
+    SplitLogits fused = VideoClassifier.Options.defaults().fuse().combineLogits(testLogits,
+        ensemble.stream().mapToDouble(EnsembleMember::weight).toArray());
     scores.add(new Score("ensemble of both (mean of logits)",
-        predict(ensemble, null, dataset, root.resolve("result-ensemble.csv"))));
+        submit(fused, null, dataset, root.resolve("result-ensemble.csv"))));
 
     TailAdjustment.Fit fit = stage("fit the tail adjustment on the validation split", () -> {
       try (VideoClassifier classifier = VideoClassifier.open(ensemble,
@@ -140,7 +148,7 @@ public final class DemoPipeline {
         + "before, %.4f after", fit.adjustment(), fit.before().mean(), fit.after().mean()));
     Path submission = root.resolve("result.csv");
     scores.add(new Score("ensemble + tail adjustment",
-        predict(ensemble, fit.adjustment(), dataset, submission)));
+        submit(fused, fit.adjustment(), dataset, submission)));
     return new Report(root, List.copyOf(stages), List.copyOf(scores), submission, truth);
   }
 
@@ -192,19 +200,19 @@ public final class DemoPipeline {
         .evaluateFrom(evalEvery).seed(options.seed()).build();
   }
 
-  /** Predicts the test split, writes the result file and scores it as vidtag evaluate does. */
-  private OfficialScore predict(List<EnsembleMember> members, TailAdjustment tail,
-      Dataset dataset, Path result) {
-    stage("predict the test split -> " + result.getFileName(), () -> {
-      SplitLogits logits;
-      try (VideoClassifier classifier = VideoClassifier.open(members,
-          VideoClassifier.Options.defaults())) {
-        logits = classifier.logits(dataset, TEST, PREDICT_BATCH);
-      }
-      ResultFile.write(result, logits.videoIds(),
-          tail == null ? logits.argmax() : tail.predict(logits), categories);
-      return result;
-    });
+  /** One member's logits of the test split. */
+  private static SplitLogits testLogits(EnsembleMember member, Dataset dataset) {
+    try (VideoClassifier classifier = VideoClassifier.open(List.of(member),
+        VideoClassifier.Options.defaults())) {
+      return classifier.logits(dataset, TEST, PREDICT_BATCH);
+    }
+  }
+
+  /** Writes the result file of test logits and scores it as vidtag evaluate does. */
+  private OfficialScore submit(SplitLogits logits, TailAdjustment tail, Dataset dataset,
+      Path result) {
+    ResultFile.write(result, logits.videoIds(),
+        tail == null ? logits.argmax() : tail.predict(logits), categories);
     return Evaluation.of(result, dataset.truthFile(TEST), categories).score();
   }
 
