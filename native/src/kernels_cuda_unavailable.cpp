@@ -45,3 +45,14 @@ VIDTAG_EXPORT int vidtag_pgd_step_cuda(float* const*, const float* const*, const
                                        const int64_t*, int64_t, float, float, int32_t*, void*) {
   return unavailable("pgd_step_cuda");
 }
+VIDTAG_EXPORT int vidtag_attention_forward_cuda(const vidtag_attention_shape*, const void*,
+                                                const void*, const void*, const int32_t*,
+                                                const uint8_t*, void*, float*, void*) {
+  return unavailable("attention_forward_cuda");
+}
+VIDTAG_EXPORT int vidtag_attention_backward_cuda(const vidtag_attention_shape*, const void*,
+                                                 const void*, const void*, const int32_t*,
+                                                 const uint8_t*, const void*, const float*,
+                                                 const void*, void*, void*, void*, void*) {
+  return unavailable("attention_backward_cuda");
+}

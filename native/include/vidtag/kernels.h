@@ -131,6 +131,84 @@ int vidtag_pgd_step_cuda(float* const* param, const float* const* backup,
                          const float* const* grad, const int64_t* numel, int64_t count,
                          float alpha, float epsilon, int32_t* applied, void* stream);
 
+/* ---- attention ----------------------------------------------------------------------------
+ * Multi-head scaled dot-product attention with key padding, for self-attention (Lq == Lk) and
+ * cross-attention (Lq != Lk, e.g. 1-32 frames against up to 512 tokens):
+ *   S[b,h,i,j] = scale * <q[b,i,h,:], k[b,j,h,:]>          over the real keys j of item b
+ *   P[b,h,i,:] = softmax_j S[b,h,i,:], then dropout (training)
+ *   out[b,i,h,:] = sum_j P[b,h,i,j] v[b,j,h,:]
+ *
+ * Layout. q, k and v are read where the projections leave them, with no transpose or copy:
+ * element t of head h at position i of item b is x[b*batch_stride + i*row_stride + h*head_dim
+ * + t] (strides in elements). A fused QKV projection [B, L, 3H] passes base, base + H and
+ * base + 2H with row stride 3H. out and all gradients are contiguous [B, L, heads * head_dim]:
+ * the heads come out merged.
+ *
+ * Key padding. key_lengths[b] (keys j >= key_lengths[b] are padding), or key_mask[b*Lk + j]
+ * (nonzero: a real key), or neither (every key real); never both. A row of item b with no real
+ * key (length 0, or a mask of zeros) attends over all Lk keys alike, exactly as the models'
+ * additive -10000 bias makes it do (AttentionMasks.java).
+ *
+ * lse[(b*heads + h)*Lq + i] (float32): the log-sum-exp of the row's scaled scores over the keys
+ * it attends, before dropout; what backward needs. NULL when not wanted (inference).
+ *
+ * Dropout (dropout_p > 0, training): P[b,h,i,j] is kept, scaled by 1 / (1 - p), when
+ * vidtag_dropout_uniform(dropout_seed, ((b*heads + h)*Lq + i)*Lk + j) >= p, else zeroed. The
+ * numbers are counter-based: one seed gives the same mask on CPU and CUDA, in forward and in
+ * backward, whatever the thread count or tiling.
+ *
+ * dtype: q, k, v, out, grad_out and the gradients are all fp32 or all bf16; scores, softmax and
+ * accumulation are fp32.
+ */
+typedef struct vidtag_attention_shape {
+  int64_t batch;
+  int64_t heads;
+  int64_t query_length;
+  int64_t key_length;
+  int64_t head_dim;
+  int64_t q_batch_stride, q_row_stride;
+  int64_t k_batch_stride, k_row_stride;
+  int64_t v_batch_stride, v_row_stride;
+  int32_t dtype; /* vidtag_dtype */
+  float scale;   /* usually 1 / sqrt(head_dim) */
+  float dropout_p;
+  uint64_t dropout_seed;
+} vidtag_attention_shape;
+
+/* The CPU kernels' instruction set: AUTO picks the widest this CPU has (vidtag_cpu_features);
+ * the others force a path (VIDTAG_ERR_INVALID_ARGUMENT when the CPU lacks it), so that every
+ * path can be tested on one machine. BASELINE is plain x86-64 (SSE2). */
+#define VIDTAG_ISA_AUTO 0
+#define VIDTAG_ISA_BASELINE 1
+#define VIDTAG_ISA_AVX2 2
+#define VIDTAG_ISA_AVX512 3
+
+/* splitmix64 of (seed + (index + 1) * 0x9E3779B97F4A7C15), top 24 bits / 2^24: in [0, 1). */
+float vidtag_dropout_uniform(uint64_t seed, uint64_t index);
+
+/* Parallel over (item, head, query block) on the OpenMP runtime the library is linked with (the
+ * one LibTorch ships, so the thread count is LibTorch's); no BLAS call. */
+int vidtag_attention_forward_cpu(const vidtag_attention_shape* shape, const void* q,
+                                 const void* k, const void* v, const int32_t* key_lengths,
+                                 const uint8_t* key_mask, void* out, float* lse, int isa);
+/* Gradients of sum(grad_out * out) with respect to q, k and v, from the forward's out and lse
+ * (same shape, inputs and seed). grad_q is [B, Lq, heads*head_dim], grad_k and grad_v
+ * [B, Lk, heads*head_dim], all contiguous and overwritten. */
+int vidtag_attention_backward_cpu(const vidtag_attention_shape* shape, const void* q,
+                                  const void* k, const void* v, const int32_t* key_lengths,
+                                  const uint8_t* key_mask, const void* out, const float* lse,
+                                  const void* grad_out, void* grad_q, void* grad_k, void* grad_v,
+                                  int isa);
+/* CUDA: every tensor pointer, key_lengths and key_mask are DEVICE pointers; shape is host. */
+int vidtag_attention_forward_cuda(const vidtag_attention_shape* shape, const void* q,
+                                  const void* k, const void* v, const int32_t* key_lengths,
+                                  const uint8_t* key_mask, void* out, float* lse, void* stream);
+int vidtag_attention_backward_cuda(const vidtag_attention_shape* shape, const void* q,
+                                   const void* k, const void* v, const int32_t* key_lengths,
+                                   const uint8_t* key_mask, const void* out, const float* lse,
+                                   const void* grad_out, void* grad_q, void* grad_k,
+                                   void* grad_v, void* stream);
+
 #ifdef __cplusplus
 }
 #endif
