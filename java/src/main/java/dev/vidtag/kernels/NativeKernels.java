@@ -7,7 +7,10 @@ import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.MemberSetter;
+import org.bytedeco.javacpp.annotation.Name;
 import org.bytedeco.javacpp.annotation.Platform;
 
 /**
@@ -112,4 +115,80 @@ final class NativeKernels {
       @Cast("const float*const*") LongPointer backup, @Cast("const float*const*") LongPointer grad,
       @Cast("const int64_t*") LongPointer numel, long count, float alpha, float epsilon,
       @Cast("int32_t*") IntPointer applied, Pointer stream);
+
+  static final int ISA_AUTO = 0;
+  static final int ISA_BASELINE = 1;
+  static final int ISA_AVX2 = 2;
+  static final int ISA_AVX512 = 3;
+
+  /** {@code vidtag_attention_shape}: the geometry of one attention call. */
+  @Name("vidtag_attention_shape")
+  static final class AttentionShape extends Pointer {
+    static {
+      Loader.load();
+    }
+
+    AttentionShape() {
+      allocate();
+    }
+
+    private native void allocate();
+
+    @MemberSetter native AttentionShape batch(long value);
+
+    @MemberSetter native AttentionShape heads(long value);
+
+    @MemberSetter native AttentionShape query_length(long value);
+
+    @MemberSetter native AttentionShape key_length(long value);
+
+    @MemberSetter native AttentionShape head_dim(long value);
+
+    @MemberSetter native AttentionShape q_batch_stride(long value);
+
+    @MemberSetter native AttentionShape q_row_stride(long value);
+
+    @MemberSetter native AttentionShape k_batch_stride(long value);
+
+    @MemberSetter native AttentionShape k_row_stride(long value);
+
+    @MemberSetter native AttentionShape v_batch_stride(long value);
+
+    @MemberSetter native AttentionShape v_row_stride(long value);
+
+    @MemberSetter native AttentionShape dtype(int value);
+
+    @MemberSetter native AttentionShape scale(float value);
+
+    @MemberSetter native AttentionShape dropout_p(float value);
+
+    @MemberSetter native AttentionShape dropout_seed(@Cast("uint64_t") long value);
+  }
+
+  static native float vidtag_dropout_uniform(@Cast("uint64_t") long seed,
+      @Cast("uint64_t") long index);
+
+  static native int vidtag_attention_forward_cpu(@Cast("const vidtag_attention_shape*")
+      AttentionShape shape, @Cast("const void*") Pointer q, @Cast("const void*") Pointer k,
+      @Cast("const void*") Pointer v, @Cast("const int32_t*") IntPointer keyLengths,
+      @Cast("const uint8_t*") Pointer keyMask, Pointer out, FloatPointer lse, int isa);
+
+  static native int vidtag_attention_backward_cpu(@Cast("const vidtag_attention_shape*")
+      AttentionShape shape, @Cast("const void*") Pointer q, @Cast("const void*") Pointer k,
+      @Cast("const void*") Pointer v, @Cast("const int32_t*") IntPointer keyLengths,
+      @Cast("const uint8_t*") Pointer keyMask, @Cast("const void*") Pointer out,
+      @Cast("const float*") FloatPointer lse, @Cast("const void*") Pointer gradOut,
+      Pointer gradQ, Pointer gradK, Pointer gradV, int isa);
+
+  static native int vidtag_attention_forward_cuda(@Cast("const vidtag_attention_shape*")
+      AttentionShape shape, @Cast("const void*") Pointer q, @Cast("const void*") Pointer k,
+      @Cast("const void*") Pointer v, @Cast("const int32_t*") IntPointer keyLengths,
+      @Cast("const uint8_t*") Pointer keyMask, Pointer out, FloatPointer lse, Pointer stream);
+
+  static native int vidtag_attention_backward_cuda(@Cast("const vidtag_attention_shape*")
+      AttentionShape shape, @Cast("const void*") Pointer q, @Cast("const void*") Pointer k,
+      @Cast("const void*") Pointer v, @Cast("const int32_t*") IntPointer keyLengths,
+      @Cast("const uint8_t*") Pointer keyMask, @Cast("const void*") Pointer out,
+      @Cast("const float*") FloatPointer lse, @Cast("const void*") Pointer gradOut,
+      Pointer gradQ, Pointer gradK, Pointer gradV, Pointer stream);
 }
