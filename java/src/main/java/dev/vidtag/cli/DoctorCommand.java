@@ -2,8 +2,10 @@ package dev.vidtag.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.vidtag.kernels.AttentionKernels;
 import dev.vidtag.kernels.CpuFeatures;
 import dev.vidtag.kernels.FusedKernels;
+import dev.vidtag.model.AttentionBackend;
 import dev.vidtag.model.Int8WeightRange;
 import dev.vidtag.runtime.TorchRuntime;
 import java.io.PrintWriter;
@@ -48,6 +50,8 @@ final class DoctorCommand implements Callable<Integer> {
     report.put("cpu_capability", torch.get_cpu_capability().getString());
     report.put("cpu_features", CpuFeatures.detect().toString());
     report.put("int8_weight_range", Int8WeightRange.forThisProcess().toString().toLowerCase(Locale.ROOT));
+    report.put("attention", AttentionBackend.forNewModels().cliName() + " (CPU path "
+        + AttentionKernels.Isa.widestSupported().name().toLowerCase(Locale.ROOT) + ")");
     report.put("intra_op_threads", torch.get_num_threads());
     report.put("inter_op_threads", torch.get_num_interop_threads());
     report.put("blas", TorchRuntime.blas());

@@ -1,5 +1,6 @@
 package dev.vidtag.cli;
 
+import dev.vidtag.model.AttentionBackend;
 import dev.vidtag.runtime.DeviceSpec;
 import dev.vidtag.runtime.RuntimeOptions;
 import dev.vidtag.runtime.TorchRuntime;
@@ -17,6 +18,11 @@ final class RuntimeMixin {
           + "can help small models on busy cores).")
   Integer blasThreads;
 
+  @Option(names = "--attention", paramLabel = "BACKEND",
+      description = "Attention code: vidtag (VidTag's kernels, the default) or sdpa "
+          + "(LibTorch's scaled_dot_product_attention).")
+  String attention;
+
   @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu",
       description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
   String device;
@@ -32,6 +38,10 @@ final class RuntimeMixin {
       TorchRuntime.setBlasThreads(blasThreads);
     }
     TorchRuntime.device(deviceSpec());
+    if (attention != null) {
+      // models read it as they are built: every model of this command
+      System.setProperty(AttentionBackend.PROPERTY, AttentionBackend.parse(attention).cliName());
+    }
     return info;
   }
 

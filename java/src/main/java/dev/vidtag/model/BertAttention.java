@@ -18,6 +18,10 @@ final class BertAttention extends Module {
     return output.forward(self.forward(x, bias), x);
   }
 
+  void useAttention(AttentionBackend backend) {
+    self.useAttention(backend);
+  }
+
   void quantizeInt8(Int8Quantizer quantizer) {
     self.quantizeInt8(quantizer);
     output.quantizeInt8(quantizer);

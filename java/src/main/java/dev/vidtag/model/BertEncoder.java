@@ -32,6 +32,12 @@ final class BertEncoder extends Module {
     return hidden;
   }
 
+  void useAttention(AttentionBackend backend) {
+    for (BertLayer layer : layers) {
+      layer.useAttention(backend);
+    }
+  }
+
   void quantizeInt8(Int8Quantizer quantizer) {
     for (BertLayer layer : layers) {
       layer.quantizeInt8(quantizer);

@@ -22,6 +22,10 @@ final class BertLayer extends Module {
     return output.forward(intermediate.forward(attended), attended);
   }
 
+  void useAttention(AttentionBackend backend) {
+    attention.useAttention(backend);
+  }
+
   void quantizeInt8(Int8Quantizer quantizer) {
     attention.quantizeInt8(quantizer);
     intermediate.dense.quantizeInt8(quantizer);

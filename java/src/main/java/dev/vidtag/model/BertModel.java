@@ -60,6 +60,11 @@ public final class BertModel extends Module {
     return encoder.forward(embedded, keyBias);
   }
 
+  /** Which code computes the layers' attention (at first {@link AttentionBackend#forNewModels()}). */
+  public void useAttention(AttentionBackend backend) {
+    encoder.useAttention(backend);
+  }
+
   /**
    * Switches the encoder layers' linear layers (attention and feed-forward) to int8 weights for
    * inference; the embeddings and the pooler stay fp32.

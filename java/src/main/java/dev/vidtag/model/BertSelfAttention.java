@@ -10,7 +10,7 @@ final class BertSelfAttention extends Module {
   private final Linear value;
   private final int heads;
   private final double dropoutProbability;
-  private final Dropout dropout;
+  private final AttentionFunction attention;
 
   BertSelfAttention(BertConfig config, Dropout dropout) {
     int h = config.hiddenSize();
@@ -19,16 +19,17 @@ final class BertSelfAttention extends Module {
     value = new Linear(this, "value", h, h);
     heads = config.numAttentionHeads();
     dropoutProbability = config.attentionProbsDropoutProb();
-    this.dropout = dropout;
+    attention = new AttentionFunction(dropout);
   }
 
   /** x [B, L, H], bias [B, 1, 1, L] additive. */
   Tensor forward(Tensor x, Tensor bias) {
-    Tensor q = Layers.splitHeads(query.forward(x), heads);
-    Tensor k = Layers.splitHeads(key.forward(x), heads);
-    Tensor v = Layers.splitHeads(value.forward(x), heads);
-    return Layers.mergeHeads(Layers.attention(q, k, v, bias, dropout,
-        is_training() ? dropoutProbability : 0.0));
+    return attention.forward(query.forward(x), key.forward(x), value.forward(x), bias, heads,
+        is_training() ? dropoutProbability : 0.0);
+  }
+
+  void useAttention(AttentionBackend backend) {
+    attention.use(backend);
   }
 
   void quantizeInt8(Int8Quantizer quantizer) {

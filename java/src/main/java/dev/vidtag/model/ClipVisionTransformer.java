@@ -63,6 +63,13 @@ public final class ClipVisionTransformer extends Module {
     return config;
   }
 
+  /** Which code computes the blocks' attention (at first {@link AttentionBackend#forNewModels()}). */
+  public void useAttention(AttentionBackend backend) {
+    for (ResidualBlock block : blocks) {
+      block.attn.useAttention(backend);
+    }
+  }
+
   /** Normalised pixels [B, 3, S, S] (float) to image embeddings [B, outputDim]. */
   public Tensor forward(Tensor pixels) {
     int s = config.imageSize();
@@ -71,11 +78,10 @@ public final class ClipVisionTransformer extends Module {
           + Arrays.toString(StateDicts.shape(pixels)));
     }
     Tensor x = Layers.scoped(() -> embed(pixels));
-    // attention sees every token: the additive bias is zero, broadcast over batch and heads
-    Tensor noMask = torch.zeros(new long[] {1, 1, 1, x.size(1)}, x.options());
+    // attention sees every token: no key padding
     for (ResidualBlock block : blocks) {
       Tensor input = x;
-      x = Layers.scoped(() -> block.forward(input, noMask));
+      x = Layers.scoped(() -> block.forward(input));
     }
     return lnPost.forward(x.select(1, 0)).matmul(proj);
   }
@@ -116,9 +122,9 @@ public final class ClipVisionTransformer extends Module {
       ln2 = register_module("ln_2", Layers.layerNorm(width, LAYER_NORM_EPS));
     }
 
-    Tensor forward(Tensor x, Tensor noMask) {
+    Tensor forward(Tensor x) {
       Tensor y = ln1.forward(x);
-      Tensor h = x.add(attn.forward(y, y, noMask));
+      Tensor h = x.add(attn.forward(y, y, null));
       Tensor u = cFc.forward(ln2.forward(h));
       // QuickGELU, CLIP's activation: x * sigmoid(1.702 x)
       Tensor activated = u.mul(torch.sigmoid(u.mul(new Scalar(1.702))));

@@ -37,6 +37,14 @@ public final class DoubleStreamModel extends VideoClassifierModel {
   }
 
   @Override
+  void useAttentionInLayers(AttentionBackend backend) {
+    bert.useAttention(backend);
+    for (TransformerDecoderLayer layer : decoderLayers) {
+      layer.useAttention(backend);
+    }
+  }
+
+  @Override
   void quantizeLayersInt8(Int8Quantizer quantizer) {
     bert.quantizeInt8(quantizer);
     for (TransformerDecoderLayer layer : decoderLayers) {

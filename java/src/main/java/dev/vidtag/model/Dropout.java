@@ -2,8 +2,10 @@ package dev.vidtag.model;
 
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -16,14 +18,33 @@ import org.bytedeco.pytorch.global.torch;
  * scaled by 1 / (1 - p), then multiplied in), and attention with dropout on its probabilities
  * computes what {@code scaled_dot_product_attention} computes in training with dropout (its math
  * path): the same generator state gives the same numbers, bit for bit, as LibTorch's own
- * functions seeded alike.
+ * functions seeded alike. That is the {@code sdpa} attention backend's; on VidTag's kernels the
+ * attention masks come from the kernels' counter-based numbers, one seed per call drawn from
+ * this generator, so they too are fixed by a reseed.
  */
 public final class Dropout {
   private final Generator generator = torch.createCPUGenerator(0);
+  private long reseeds;
 
   /** Reseeds the generator: the masks that follow depend only on {@code seed}. */
   public void reseed(long seed) {
     generator.set_current_seed(seed);
+    reseeds++;
+  }
+
+  /**
+   * How many times {@link #reseed} was called: the trainers reseed before every step, so this
+   * tells the graphs of earlier steps apart.
+   */
+  long reseeds() {
+    return reseeds;
+  }
+
+  /** A seed for the attention kernels' counter-based dropout, drawn from this generator. */
+  long nextKernelSeed() {
+    return torch.empty(new long[] {1}, new TensorOptions(torch.ScalarType.Long),
+            new MemoryFormatOptional())
+        .random_(new GeneratorOptional(generator)).item_long();
   }
 
   /** {@code x} with each element zeroed with probability p and the rest scaled by 1 / (1 - p). */

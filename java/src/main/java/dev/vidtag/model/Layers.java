@@ -40,7 +40,8 @@ final class Layers {
   }
 
   /**
-   * Scaled dot-product attention of q, k, v [B, heads, L, d] with an additive key bias. Without
+   * Scaled dot-product attention of q, k, v [B, heads, L, d] with an additive key bias (or null
+   * for none). Without
    * dropout LibTorch's fused kernel computes it; dropout on the probabilities (training) draws
    * from the model's own generator, which LibTorch's function cannot take.
    */
@@ -49,7 +50,8 @@ final class Layers {
     if (dropoutProbability > 0) {
       return dropout.attention(q, k, v, bias, dropoutProbability);
     }
-    return torch.scaled_dot_product_attention(q, k, v, new TensorOptional(bias), 0.0, false,
+    TensorOptional mask = bias == null ? new TensorOptional() : new TensorOptional(bias);
+    return torch.scaled_dot_product_attention(q, k, v, mask, 0.0, false,
         new DoubleOptional(), false);
   }
 

@@ -17,7 +17,7 @@ final class MultiheadAttention extends Module {
   private final int width;
   private final int heads;
   private final double dropoutProbability;
-  private final Dropout dropout;
+  private final AttentionFunction attention;
   /** The query, key and value projections with int8 weights, once quantized; else null. */
   private Int8Linear[] inProjInt8;
 
@@ -25,7 +25,7 @@ final class MultiheadAttention extends Module {
     this.width = width;
     this.heads = heads;
     this.dropoutProbability = dropoutProbability;
-    this.dropout = dropout;
+    attention = new AttentionFunction(dropout);
     // PyTorch's initialisation: xavier-uniform projection, zero biases
     // keep our own handles: register_parameter returns a reference into the module's parameter
     // table, which moves when the table grows
@@ -43,9 +43,13 @@ final class MultiheadAttention extends Module {
     Tensor q = project(queries, 0);
     Tensor k = project(memory, 1);
     Tensor v = project(memory, 2);
-    Tensor context = Layers.attention(q, k, v, keyBias, dropout,
+    Tensor context = attention.forward(q, k, v, keyBias, heads,
         is_training() ? dropoutProbability : 0.0);
-    return outProj.forward(Layers.mergeHeads(context));
+    return outProj.forward(context);
+  }
+
+  void useAttention(AttentionBackend backend) {
+    attention.use(backend);
   }
 
   /** Each of the three input projections gets its own int8 scale. */
@@ -61,10 +65,10 @@ final class MultiheadAttention extends Module {
 
   private Tensor project(Tensor x, int part) {
     if (inProjInt8 != null) {
-      return Layers.splitHeads(inProjInt8[part].forward(x), heads);
+      return inProjInt8[part].forward(x);
     }
     Tensor w = inProjWeight.narrow(0, (long) part * width, width);
     Tensor b = inProjBias.narrow(0, (long) part * width, width);
-    return Layers.splitHeads(torch.linear(x, w, new TensorOptional(b)), heads);
+    return torch.linear(x, w, new TensorOptional(b));
   }
 }

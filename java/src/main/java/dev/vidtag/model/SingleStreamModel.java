@@ -22,6 +22,11 @@ public final class SingleStreamModel extends VideoClassifierModel {
   }
 
   @Override
+  void useAttentionInLayers(AttentionBackend backend) {
+    bert.useAttention(backend);
+  }
+
+  @Override
   void quantizeLayersInt8(Int8Quantizer quantizer) {
     bert.quantizeInt8(quantizer);
   }

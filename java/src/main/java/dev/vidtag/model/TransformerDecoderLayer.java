@@ -47,6 +47,11 @@ final class TransformerDecoderLayer extends Module {
         x.add(dropout.apply(linear2.forward(hidden), dropoutProbability, training)));
   }
 
+  void useAttention(AttentionBackend backend) {
+    selfAttn.useAttention(backend);
+    multiheadAttn.useAttention(backend);
+  }
+
   void quantizeInt8(Int8Quantizer quantizer) {
     selfAttn.quantizeInt8(quantizer);
     multiheadAttn.quantizeInt8(quantizer);

@@ -88,6 +88,18 @@ public abstract class VideoClassifierModel extends Module {
   abstract void quantizeLayersInt8(Int8Quantizer quantizer);
 
   /**
+   * Which code computes attention in every layer: VidTag's kernels ({@link
+   * AttentionBackend#DEFAULT}) or LibTorch's {@code scaled_dot_product_attention}. The logits
+   * agree to about 1e-6 relative in fp32; training with attention dropout draws other masks on
+   * each backend (each repeatable from its seed).
+   */
+  public final void useAttention(AttentionBackend backend) {
+    useAttentionInLayers(backend);
+  }
+
+  abstract void useAttentionInLayers(AttentionBackend backend);
+
+  /**
    * Frees the model's native memory now rather than when the garbage collector finds the last
    * handle of each tensor: every parameter and buffer is emptied in place (whoever else holds
    * them sees them empty) and the int8 layers are freed. The model cannot run afterwards.
