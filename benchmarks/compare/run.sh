@@ -15,7 +15,8 @@
 #   RACE_VIDTAG="openblas:fp32 openblas:bf16 openblas:int8 openblas:fp32:retain
 #                 openblas:int8:retain mkl:fp32 mkl:int8 mkl:fp32:retain mkl:int8:retain"
 #                         VidTag rows: LibTorch's BLAS (the OpenBLAS it ships with, or MKL), the
-#                         precision, and optionally the native memory policy (-Dvidtag.malloc)
+#                         precision, and optionally the native memory policy (-Dvidtag.malloc;
+#                         default: the library's, reuse)
 #   RACE_PYTORCH_KEPT=1   also run PyTorch with glibc keeping freed memory (as VidTag does with
 #                         -Dvidtag.malloc=retain), to show what the allocator alone is worth
 #   RACE_LAYERS=12        BERT layers (fewer for a quick check of the script itself)
@@ -109,7 +110,7 @@ for arch in $archs; do
       name="$arch-$workload-vidtag-$blas-$precision${malloc:+-$malloc}"
       measured "$name" && continue
       log "$arch $workload: VidTag $precision, $blas ${malloc:-} ($(cut -d' ' -f1-3 /proc/loadavg))"
-      java_race -Dvidtag.blas="$blas" -Dvidtag.malloc="${malloc:-hugepages}" \
+      java_race -Dvidtag.blas="$blas" -Dvidtag.malloc="${malloc:-reuse}" \
         dev.vidtag.benchmarks.compare.RaceVidTag --model "$model" \
         --precision "$precision" "${common[@]}" \
         --out "$out/results/$name.json" --logits "$out/results/$name.npy"

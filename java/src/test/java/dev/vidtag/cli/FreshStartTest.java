@@ -81,7 +81,7 @@ class FreshStartTest {
     assertTrue(runtimes.get(0).asText().startsWith(cache.toString()), runtimes.toString());
     assertEquals(Runtime.getRuntime().availableProcessors(), report.get("intra_op_threads").asInt());
     assertTrue(Files.isDirectory(cache.resolve("javacpp")));
-    assertEquals("hugepages", report.get("native_allocation").asText());
+    assertEquals("reuse", report.get("native_allocation").asText());
     assertEquals("detected", report.get("openblas_coretype").asText(),
         "OpenBLAS chooses its kernels from the CPU when the environment does not");
     assertEquals("OpenBLAS", report.get("blas").asText());
