@@ -885,13 +885,16 @@ def check_attention(k, c, quick):
 
 
 def check_attention_stream(k, c):
+    """The forward runs after work queued before it on a non-default stream: v is doubled
+    there behind a sleep, so a kernel that ignored the stream would read the old v."""
     case = AttentionCase(2, 2, 40, 40, 64, "fp32", "lengths")
-    ref_out, _, _ = case.reference()
     side = torch.cuda.Stream()
     torch.cuda.synchronize()
     with torch.cuda.stream(side):
         torch.cuda._sleep(10_000_000)
+        case.v.mul_(2.0)
         case.forward(k)
+        ref_out, _, _ = case.reference()
     torch.cuda.current_stream().wait_stream(side)
     c.error("attention fwd", "side stream", "ordered after earlier work",
             rel_err([case.out], [ref_out]), TOL_ATTN["fp32"])
