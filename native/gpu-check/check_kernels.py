@@ -940,6 +940,23 @@ def check_attention_invalid(k, c):
                 f"status {status}: {k.last_error()}")
     c.truth("attention", "invalid argument", "out untouched", bool(torch.isnan(case.out).all()))
 
+    # Empty calls: no items (every pointer may be NULL), and items without queries, whose
+    # backward zero-fills grad_k and grad_v.
+    status = k.raw("attention_forward", ctypes.byref(shape_with(batch=0)), *[None] * 7, None)
+    c.truth("attention", "empty", "batch 0, NULL pointers: OK", status == OK, k.last_error())
+    status = k.raw("attention_backward", ctypes.byref(shape_with(batch=0)), *[None] * 11, None)
+    c.truth("attention", "empty", "batch 0 backward: OK", status == OK, k.last_error())
+    no_queries = shape_with(query_length=0)
+    status = k.raw("attention_forward", ctypes.byref(no_queries), None, data(case.k), data(case.v),
+                   None, None, None, None, None)
+    c.truth("attention", "empty", "query_length 0: OK", status == OK, k.last_error())
+    status = k.raw("attention_backward", ctypes.byref(no_queries), None, data(case.k),
+                   data(case.v), None, None, None, None, None, None, data(case.grads[1]),
+                   data(case.grads[2]), None)
+    c.truth("attention", "empty", "query_length 0 backward: dK = dV = 0",
+            status == OK and not bool(case.grads[1].any()) and not bool(case.grads[2].any()),
+            k.last_error())
+
 
 def attention_timing(k, report, measure):
     """Ours against SDPA (which picks its fastest backend for the dtype and mask) on the two

@@ -645,9 +645,11 @@ int invalid(const char* kernel, const std::string& what) {
   return vidtag::fail(VIDTAG_ERR_INVALID_ARGUMENT, std::string(kernel) + ": " + what);
 }
 
-int check_operand(const char* kernel, const char* name, const void* data, int64_t batch_stride,
-                  int64_t row_stride, int64_t row_width) {
-  if (data == nullptr) return invalid(kernel, std::string(name) + " is NULL");
+// data may be NULL only when the call reads nothing of it (`needed` false: an empty tensor,
+// which PyTorch may give no storage).
+int check_operand(const char* kernel, const char* name, const void* data, bool needed,
+                  int64_t batch_stride, int64_t row_stride, int64_t row_width) {
+  if (needed && data == nullptr) return invalid(kernel, std::string(name) + " is NULL");
   if (row_stride < row_width) {
     return invalid(kernel, std::string(name) + " row stride " + std::to_string(row_stride) +
                                " is less than heads * head_dim = " + std::to_string(row_width));
@@ -666,12 +668,13 @@ int check_shape(const char* kernel, const vidtag_attention_shape* shape, const v
                 const uint8_t* key_mask) {
   if (shape == nullptr) return invalid(kernel, "shape is NULL");
   const vidtag_attention_shape& s = *shape;
-  if (s.batch < 1 || s.heads < 1 || s.query_length < 1 || s.key_length < 1 || s.head_dim < 1) {
-    return invalid(kernel, "batch, heads, query_length, key_length and head_dim must be >= 1 "
-                           "(got " + std::to_string(s.batch) + ", " + std::to_string(s.heads) +
-                               ", " + std::to_string(s.query_length) + ", " +
-                               std::to_string(s.key_length) + ", " + std::to_string(s.head_dim) +
-                               ")");
+  // No items or no queries is an empty call; a query always has a key to attend.
+  if (s.batch < 0 || s.query_length < 0 || s.heads < 1 || s.key_length < 1 || s.head_dim < 1) {
+    return invalid(kernel, "need batch, query_length >= 0 and heads, key_length, head_dim >= 1 "
+                           "(got " + std::to_string(s.batch) + ", " +
+                               std::to_string(s.query_length) + ", " + std::to_string(s.heads) +
+                               ", " + std::to_string(s.key_length) + ", " +
+                               std::to_string(s.head_dim) + ")");
   }
   if (s.head_dim > kMaxHeadDim) {
     return invalid(kernel, "head_dim " + std::to_string(s.head_dim) +
@@ -694,9 +697,19 @@ int check_shape(const char* kernel, const vidtag_attention_shape* shape, const v
     return invalid(kernel, "key_lengths and key_mask are both given; pass at most one");
   }
   const int64_t width = s.heads * s.head_dim;
-  if (int st = check_operand(kernel, "q", q, s.q_batch_stride, s.q_row_stride, width)) return st;
-  if (int st = check_operand(kernel, "k", k, s.k_batch_stride, s.k_row_stride, width)) return st;
-  if (int st = check_operand(kernel, "v", v, s.v_batch_stride, s.v_row_stride, width)) return st;
+  // The backward reads k and v even without queries (dK and dV are then zero-filled by the
+  // kernel that computes them).
+  const bool items = s.batch > 0;
+  const bool queries = items && s.query_length > 0;
+  if (int st = check_operand(kernel, "q", q, queries, s.q_batch_stride, s.q_row_stride, width)) {
+    return st;
+  }
+  if (int st = check_operand(kernel, "k", k, items, s.k_batch_stride, s.k_row_stride, width)) {
+    return st;
+  }
+  if (int st = check_operand(kernel, "v", v, items, s.v_batch_stride, s.v_row_stride, width)) {
+    return st;
+  }
   return vidtag::ok();
 }
 
@@ -779,13 +792,17 @@ template <typename T, int kD>
 int backward(const char* kernel, const Params& p, int64_t bh, cudaStream_t stream) {
   constexpr int kRowsPerBlock = kWarps * kRowsPerWarp<kD>;
   const int64_t rows = bh * p.lq;
-  const dim3 delta_grid(tiles(rows, kWarps));
-  if (int s = launch(kernel, attention_delta_kernel<T>, delta_grid, 0, stream, p)) return s;
+  if (rows > 0) {
+    const dim3 delta_grid(tiles(rows, kWarps));
+    if (int s = launch(kernel, attention_delta_kernel<T>, delta_grid, 0, stream, p)) return s;
+  }
+  // Without queries this pass only writes dK = dV = 0.
   if (int s = launch(kernel, attention_dkdv_kernel<T, kD>,
                      dim3(static_cast<unsigned>(bh), tiles(p.lk, kRowsPerBlock)),
                      dkdv_smem<kD>(), stream, p)) {
     return s;
   }
+  if (rows == 0) return vidtag::ok();
   return launch(kernel, attention_dq_kernel<T, kD>,
                 dim3(static_cast<unsigned>(bh), tiles(p.lq, kRowsPerBlock)), dq_smem<kD>(),
                 stream, p);
@@ -808,8 +825,10 @@ VIDTAG_EXPORT int vidtag_attention_forward_cuda(const vidtag_attention_shape* sh
                                                 void* stream) {
   const char* kernel = "attention_forward_cuda";
   if (int s = check_shape(kernel, shape, q, k, v, key_lengths, key_mask)) return s;
-  if (out == nullptr) return invalid(kernel, "out is NULL");
+  const bool empty = shape->batch == 0 || shape->query_length == 0;
+  if (!empty && out == nullptr) return invalid(kernel, "out is NULL");
   if (int s = require_device(kernel)) return s;
+  if (empty) return vidtag::ok();
   Params p = make_params(*shape, q, k, v, key_lengths, key_mask);
   p.out = out;
   p.lse = lse;
@@ -831,13 +850,16 @@ VIDTAG_EXPORT int vidtag_attention_backward_cuda(const vidtag_attention_shape* s
                                                  void* stream) {
   const char* kernel = "attention_backward_cuda";
   if (int s = check_shape(kernel, shape, q, k, v, key_lengths, key_mask)) return s;
-  if (out == nullptr || lse == nullptr || grad_out == nullptr) {
-    return invalid(kernel, "out, lse and grad_out must all be given");
+  const bool items = shape->batch > 0;
+  const bool queries = items && shape->query_length > 0;
+  if (queries && (out == nullptr || lse == nullptr || grad_out == nullptr || grad_q == nullptr)) {
+    return invalid(kernel, "out, lse, grad_out and grad_q must all be given");
   }
-  if (grad_q == nullptr || grad_k == nullptr || grad_v == nullptr) {
-    return invalid(kernel, "grad_q, grad_k and grad_v must all be given");
+  if (items && (grad_k == nullptr || grad_v == nullptr)) {
+    return invalid(kernel, "grad_k and grad_v must both be given");
   }
   if (int s = require_device(kernel)) return s;
+  if (!items) return vidtag::ok();
   Params p = make_params(*shape, q, k, v, key_lengths, key_mask);
   p.o = out;
   p.lse_in = lse;
@@ -851,15 +873,18 @@ VIDTAG_EXPORT int vidtag_attention_backward_cuda(const vidtag_attention_shape* s
   // D lives exactly as long as the kernels that read it: freed on the same stream.
   void* delta = nullptr;
   const std::size_t delta_bytes = static_cast<std::size_t>(bh * shape->query_length) * sizeof(float);
-  cudaError_t err = cudaMallocAsync(&delta, delta_bytes, st);
-  if (err != cudaSuccess) return cuda_failure(kernel, "cudaMallocAsync", err);
+  cudaError_t err = cudaSuccess;
+  if (queries) {
+    err = cudaMallocAsync(&delta, delta_bytes, st);
+    if (err != cudaSuccess) return cuda_failure(kernel, "cudaMallocAsync", err);
+  }
   p.delta = static_cast<float*>(delta);
   const int status = by_width(shape->head_dim, [&](auto width) {
     constexpr int kD = decltype(width)::value;
     return shape->dtype == VIDTAG_BFLOAT16 ? backward<__nv_bfloat16, kD>(kernel, p, bh, st)
                                            : backward<float, kD>(kernel, p, bh, st);
   });
-  err = cudaFreeAsync(delta, st);
+  if (delta != nullptr) err = cudaFreeAsync(delta, st);
   if (status != VIDTAG_OK) return status;
   return err == cudaSuccess ? vidtag::ok() : cuda_failure(kernel, "cudaFreeAsync", err);
 }
