@@ -50,6 +50,9 @@ constexpr float kLn2 = 0.6931471805599453f;
 // memory and the accumulators stay in registers.
 template <int kD>
 constexpr int kRowsPerWarp = kD >= 128 ? 4 : 8;
+// Query sets this short (cross-attention of a few frames) take 4 rows per warp in the forward
+// and dQ passes: with 8, a 14-query call would compute 32 rows for 14.
+constexpr int kShortQueries = 16;
 
 // Rows of a shared tile that one lane reads whole (lane-parallel dot products) are padded by 4
 // floats, which keeps 16-byte loads of 32 different rows free of bank conflicts.
@@ -212,9 +215,8 @@ __device__ __forceinline__ const T* head_base(const void* base, int64_t batch_st
 
 // ---- forward ---------------------------------------------------------------------------------
 
-template <typename T, int kD>
+template <typename T, int kD, int kR>
 __global__ void __launch_bounds__(kThreads) attention_forward_kernel(const Params p) {
-  constexpr int kR = kRowsPerWarp<kD>;
   constexpr int kRowsPerBlock = kWarps * kR;
   constexpr int kP = kPitch<kD>;
   constexpr int kC = kColsPerLane<kD>;
@@ -511,9 +513,8 @@ __global__ void __launch_bounds__(kThreads) attention_dkdv_kernel(const Params p
 }
 
 // dQ of one query tile: the forward's shape, with dS in place of P and K in place of V.
-template <typename T, int kD>
+template <typename T, int kD, int kR>
 __global__ void __launch_bounds__(kThreads) attention_dq_kernel(const Params p) {
-  constexpr int kR = kRowsPerWarp<kD>;
   constexpr int kRowsPerBlock = kWarps * kR;
   constexpr int kP = kPitch<kD>;
   constexpr int kC = kColsPerLane<kD>;
@@ -740,15 +741,13 @@ Params make_params(const vidtag_attention_shape& s, const void* q, const void* k
   return p;
 }
 
-template <int kD>
+template <int kD, int kR>
 constexpr std::size_t forward_smem() {
-  constexpr int kR = kRowsPerWarp<kD>;
   return sizeof(float) *
          (kWarps * kR * kD + 2 * kKeys * kPitch<kD> + kWarps * kR * kKeys);
 }
-template <int kD>
+template <int kD, int kR>
 constexpr std::size_t dq_smem() {
-  constexpr int kR = kRowsPerWarp<kD>;
   return sizeof(float) *
          (2 * kWarps * kR * kD + 2 * kKeys * kPitch<kD> + kWarps * kR * kKeys);
 }
@@ -759,7 +758,7 @@ constexpr std::size_t dkdv_smem() {
                           2 * kWarps * kR * 32 + 2 * 32);
 }
 // Turing's per-block maximum (opt-in); later GPUs allow more.
-static_assert(forward_smem<128>() <= 65536 && dq_smem<128>() <= 65536 &&
+static_assert(forward_smem<128, 4>() <= 65536 && dq_smem<128, 4>() <= 65536 &&
                   dkdv_smem<128>() <= 65536,
               "attention tiles exceed 64 KiB of shared memory");
 
@@ -782,10 +781,25 @@ unsigned tiles(int64_t length, int per_tile) {
   return static_cast<unsigned>((length + per_tile - 1) / per_tile);
 }
 
+template <typename T, int kD, int kR>
+int forward_rows(const char* kernel, const Params& p, int64_t bh, cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>(bh), tiles(p.lq, kWarps * kR));
+  return launch(kernel, attention_forward_kernel<T, kD, kR>, grid, forward_smem<kD, kR>(), stream,
+                p);
+}
+
 template <typename T, int kD>
 int forward(const char* kernel, const Params& p, int64_t bh, cudaStream_t stream) {
-  const dim3 grid(static_cast<unsigned>(bh), tiles(p.lq, kWarps * kRowsPerWarp<kD>));
-  return launch(kernel, attention_forward_kernel<T, kD>, grid, forward_smem<kD>(), stream, p);
+  if constexpr (kRowsPerWarp<kD> > 4) {
+    if (p.lq <= kShortQueries) return forward_rows<T, kD, 4>(kernel, p, bh, stream);
+  }
+  return forward_rows<T, kD, kRowsPerWarp<kD>>(kernel, p, bh, stream);
+}
+
+template <typename T, int kD, int kR>
+int dq_rows(const char* kernel, const Params& p, int64_t bh, cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>(bh), tiles(p.lq, kWarps * kR));
+  return launch(kernel, attention_dq_kernel<T, kD, kR>, grid, dq_smem<kD, kR>(), stream, p);
 }
 
 template <typename T, int kD>
@@ -803,9 +817,10 @@ int backward(const char* kernel, const Params& p, int64_t bh, cudaStream_t strea
     return s;
   }
   if (rows == 0) return vidtag::ok();
-  return launch(kernel, attention_dq_kernel<T, kD>,
-                dim3(static_cast<unsigned>(bh), tiles(p.lq, kRowsPerBlock)), dq_smem<kD>(),
-                stream, p);
+  if constexpr (kRowsPerWarp<kD> > 4) {
+    if (p.lq <= kShortQueries) return dq_rows<T, kD, 4>(kernel, p, bh, stream);
+  }
+  return dq_rows<T, kD, kRowsPerWarp<kD>>(kernel, p, bh, stream);
 }
 
 // Calls f<kD>() for the narrowest instantiated width that holds head_dim.
