@@ -23,6 +23,11 @@
 //
 // Head dimensions: kernels are instantiated for a padded width kD of 32, 64 and 128; a head_dim
 // below kD (40 runs as 64) is zero-padded in shared memory, so 64 and 32 are the exact paths.
+// Wider heads are refused (VIDTAG_ERR_INVALID_ARGUMENT) rather than run slowly.
+//
+// Host synchronisation: none. The backward's D scratch is stream-ordered (cudaMallocAsync /
+// cudaFreeAsync), so it lives exactly as long as the kernels that read it. key_lengths and
+// key_mask are device data the host never sees: a length outside [0, Lk] is clamped there.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
