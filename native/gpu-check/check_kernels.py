@@ -25,7 +25,12 @@ import sys
 import time
 import traceback
 
-import torch
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError as exc:  # the check needs PyTorch; without it there is nothing to compare
+    print(f"cannot run: PyTorch is not installed ({exc})", flush=True)
+    sys.exit(2)
 
 FLOAT32, BFLOAT16 = 0, 1
 OK, INVALID_ARGUMENT, CUDA_UNAVAILABLE, CUDA_ERROR = 0, 1, 2, 3
@@ -34,6 +39,11 @@ OK, INVALID_ARGUMENT, CUDA_UNAVAILABLE, CUDA_ERROR = 0, 1, 2, 3
 TOL_ELEMENTWISE = 1e-6  # one or two fp32 roundings of each element
 TOL_NORM = 1e-5  # fp32 partial sums within a block (per tensor, relative)
 TOL_BALL = 1e-3  # ||param - backup|| after a projection, from the fp32-rounded param
+# Attention, max|ours - ref| / max|ref| against float64: fp32 products and sums over up to 512
+# keys; bf16 outputs are rounded to 8 significant bits.
+TOL_ATTN = {"fp32": 1e-5, "bf16": 2e-2}
+TOL_ATTN_LSE = {"fp32": 1e-5, "bf16": 1e-5}  # lse is fp32 either way, from the same inputs
+TOL_ATTN_GRAD = {"fp32": 1e-4, "bf16": 2e-2}
 
 # ---- reporting -----------------------------------------------------------------------------
 
@@ -80,6 +90,24 @@ class KernelError(RuntimeError):
     pass
 
 
+class AttentionShape(ctypes.Structure):
+    """vidtag_attention_shape, field for field (order and types as in kernels.h)."""
+    _fields_ = [
+        ("batch", ctypes.c_int64),
+        ("heads", ctypes.c_int64),
+        ("query_length", ctypes.c_int64),
+        ("key_length", ctypes.c_int64),
+        ("head_dim", ctypes.c_int64),
+        ("q_batch_stride", ctypes.c_int64), ("q_row_stride", ctypes.c_int64),
+        ("k_batch_stride", ctypes.c_int64), ("k_row_stride", ctypes.c_int64),
+        ("v_batch_stride", ctypes.c_int64), ("v_row_stride", ctypes.c_int64),
+        ("dtype", ctypes.c_int32),
+        ("scale", ctypes.c_float),
+        ("dropout_p", ctypes.c_float),
+        ("dropout_seed", ctypes.c_uint64),
+    ]
+
+
 class Kernels:
     """The _cuda entries, with argtypes exactly as declared in kernels.h."""
 
@@ -88,6 +116,7 @@ class Kernels:
         vp, i32, i64, f32 = ctypes.c_void_p, ctypes.c_int, ctypes.c_int64, ctypes.c_float
         arr = ctypes.POINTER(ctypes.c_void_p)  # T* const* and const T* const*: host arrays
         sizes = ctypes.POINTER(ctypes.c_int64)  # const int64_t*: host array
+        shape_p = ctypes.POINTER(AttentionShape)  # const vidtag_attention_shape*: host
         signatures = {
             # (float* const* shadow, const void* const* param, int param_dtype,
             #  const int64_t* numel, int64_t count, float decay, void* stream)
@@ -115,6 +144,13 @@ class Kernels:
             #  const int64_t* numel, int64_t count, float alpha, float epsilon,
             #  int32_t* applied /*device*/, void* stream)
             "vidtag_pgd_step_cuda": [arr, arr, arr, sizes, i64, f32, f32, vp, vp],
+            # (const vidtag_attention_shape* shape, const void* q, const void* k, const void* v,
+            #  const int32_t* key_lengths, const uint8_t* key_mask, void* out, float* lse,
+            #  void* stream); every pointer but shape is device memory
+            "vidtag_attention_forward_cuda": [shape_p, vp, vp, vp, vp, vp, vp, vp, vp],
+            # (shape, q, k, v, key_lengths, key_mask, const void* out, const float* lse,
+            #  const void* grad_out, void* grad_q, void* grad_k, void* grad_v, void* stream)
+            "vidtag_attention_backward_cuda": [shape_p] + [vp] * 12,
         }
         for name, argtypes in signatures.items():
             fn = getattr(self.lib, name)
@@ -182,6 +218,17 @@ class Kernels:
     def pgd_step(self, param, backup, grad, alpha, epsilon, applied, bind=False):
         return self._call("pgd_step", bind, ptrs(param), ptrs(backup), ptrs(grad), numels(param),
                           len(param), alpha, epsilon, data(applied), stream())
+
+
+    def attention_forward(self, shape, q, k, v, lengths, mask, out, lse, bind=False):
+        return self._call("attention_forward", bind, ctypes.byref(shape), data(q), data(k),
+                          data(v), data(lengths), data(mask), data(out), data(lse), stream())
+
+    def attention_backward(self, shape, q, k, v, lengths, mask, out, lse, grad_out, grad_q,
+                           grad_k, grad_v, bind=False):
+        return self._call("attention_backward", bind, ctypes.byref(shape), data(q), data(k),
+                          data(v), data(lengths), data(mask), data(out), data(lse),
+                          data(grad_out), data(grad_q), data(grad_k), data(grad_v), stream())
 
 
 def ptrs(tensors):
@@ -649,6 +696,312 @@ def dtype_name(dtype):
     return {torch.float32: "fp32", torch.bfloat16: "bf16", torch.uint8: "uint8"}[dtype]
 
 
+# ---- attention -----------------------------------------------------------------------------
+
+TORCH_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+
+
+def dropout_keep(seed, count, p):
+    """The keep mask of kernels.h's dropout for counters 0..count-1: splitmix64 of
+    seed + (index + 1) * golden, top 24 bits / 2^24 >= p. numpy uint64 arithmetic wraps modulo
+    2^64 exactly as C's does (torch has no unsigned 64-bit multiply on every version)."""
+    import numpy as np
+
+    u64 = np.uint64
+    idx = np.arange(count, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        z = u64(seed) + (idx + u64(1)) * u64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> u64(30))) * u64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> u64(27))) * u64(0x94D049BB133111EB)
+        z ^= z >> u64(31)
+    uniform = (z >> u64(40)).astype(np.float64) / 16777216.0  # exact: 24-bit integers
+    return torch.from_numpy(uniform >= p)
+
+
+class AttentionCase:
+    """Random inputs of one attention call, the shape that describes them, and NaN-filled
+    outputs. q, k and v are [B, L, H*d] views: contiguous, or slices of one fused [B, L, 3*H*d]
+    tensor (self-attention), so that their row stride is 3*H*d."""
+
+    def __init__(self, batch, heads, lq, lk, head_dim, dtype, padding=None, fused=False,
+                 dropout=0.0, seed=0x5EED):
+        self.batch, self.heads, self.lq, self.lk, self.head_dim = batch, heads, lq, lk, head_dim
+        self.dtype_name = dtype
+        tdt = TORCH_DTYPES[dtype]
+        width = heads * head_dim
+        if fused:
+            assert lq == lk
+            qkv = torch.randn(batch, lq, 3 * width, device=DEVICE).to(tdt)
+            self.q, self.k, self.v = qkv[..., :width], qkv[..., width:2 * width], qkv[..., 2 * width:]
+        else:
+            self.q = torch.randn(batch, lq, width, device=DEVICE).to(tdt)
+            self.k = torch.randn(batch, lk, width, device=DEVICE).to(tdt)
+            self.v = torch.randn(batch, lk, width, device=DEVICE).to(tdt)
+        self.grad_out = torch.randn(batch, lq, width, device=DEVICE).to(tdt)
+
+        # real[b, j]: key j of item b takes part (after the all-padding rule).
+        self.lengths, self.mask = None, None
+        if padding == "lengths":
+            lengths = torch.randint(1, lk + 1, (batch,), device=DEVICE, dtype=torch.int32)
+            lengths[0] = lk
+            if batch > 1:
+                lengths[1] = 0  # no real key: attends all keys alike
+            self.lengths = lengths
+            real = torch.arange(lk, device=DEVICE)[None, :] < lengths[:, None].long()
+        elif padding == "mask":
+            mask = (torch.rand(batch, lk, device=DEVICE) < 0.7).to(torch.uint8)
+            mask[0, : max(1, lk // 4)] = 0  # leading holes: the first key tile may be empty
+            mask[0, lk // 2] = 1
+            if batch > 1:
+                mask[1] = 0
+            if batch > 2:
+                mask[2, lk // 3:] = 0  # trailing padding: key tiles skipped
+                mask[2, 0] = 1
+            self.mask = mask
+            real = mask != 0
+        else:
+            real = torch.ones(batch, lk, dtype=torch.bool, device=DEVICE)
+        real[~real.any(dim=1)] = True
+        self.real = real
+
+        self.scale = f32(1.0 / math.sqrt(head_dim))
+        self.dropout = f32(dropout)
+        self.seed = seed
+        self.shape = AttentionShape(
+            batch, heads, lq, lk, head_dim,
+            self.q.stride(0), self.q.stride(1), self.k.stride(0), self.k.stride(1),
+            self.v.stride(0), self.v.stride(1),
+            BFLOAT16 if dtype == "bf16" else FLOAT32, self.scale, self.dropout, seed)
+        self.out = torch.full((batch, lq, width), math.nan, device=DEVICE).to(tdt)
+        self.lse = torch.full((batch, heads, lq), math.nan, device=DEVICE)
+        self.grads = [torch.full(t.shape, math.nan, device=DEVICE).to(tdt)
+                      for t in (self.q, self.k, self.v)]
+
+    def forward(self, k, bind=False):
+        return k.attention_forward(self.shape, self.q, self.k, self.v, self.lengths, self.mask,
+                                   self.out, self.lse, bind=bind)
+
+    def backward(self, k, bind=False):
+        return k.attention_backward(self.shape, self.q, self.k, self.v, self.lengths, self.mask,
+                                    self.out, self.lse, self.grad_out, *self.grads, bind=bind)
+
+    def heads_first(self, x, length):
+        """[B, L, H*d] -> float64 [B, H, L, d]."""
+        return x.double().reshape(self.batch, length, self.heads, self.head_dim).transpose(1, 2)
+
+    def reference(self):
+        """Float64 out [B, Lq, H*d], lse [B, H, Lq] and the gradients of sum(grad_out * out):
+        SDPA with a boolean key mask, or, with dropout, the same computation written out with
+        the splitmix64 keep mask."""
+        q, k, v = (self.heads_first(x, n).contiguous().detach().requires_grad_()
+                   for x, n in ((self.q, self.lq), (self.k, self.lk), (self.v, self.lk)))
+        allowed = self.real[:, None, None, :]
+        scores = (q.detach() @ k.detach().transpose(-1, -2)) * self.scale
+        lse = torch.logsumexp(scores.masked_fill(~allowed, -math.inf), dim=-1)
+        if self.dropout == 0.0:
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, scale=self.scale)
+        else:
+            keep = dropout_keep(self.seed, self.batch * self.heads * self.lq * self.lk, self.dropout)
+            keep = keep.view(self.batch, self.heads, self.lq, self.lk).to(DEVICE)
+            s = (q @ k.transpose(-1, -2)) * self.scale
+            probs = torch.softmax(s.masked_fill(~allowed, -math.inf), dim=-1)
+            out = (probs * keep / (1.0 - self.dropout)) @ v
+        merged = out.transpose(1, 2).reshape(self.batch, self.lq, -1)
+        merged.backward(self.grad_out.double())
+        grads = [t.grad.transpose(1, 2).reshape(self.batch, -1, self.heads * self.head_dim)
+                 for t in (q, k, v)]
+        return merged.detach(), lse, grads
+
+
+def check_dropout_formula(k, c):
+    """The reference's keep mask is the library's: vidtag_dropout_uniform (exported by the CPU
+    part of the library) at a few counters, compared as numbers."""
+    fn = k.lib.vidtag_dropout_uniform
+    fn.argtypes = [ctypes.c_uint64, ctypes.c_uint64]
+    fn.restype = ctypes.c_float
+    import numpy as np
+
+    u64 = np.uint64
+    seed = 0xDEADBEEFCAFEF00D
+    idx = np.array([0, 1, 2, 12345, 2**32 + 7, 2**63 + 5, 2**64 - 2], dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        z = u64(seed) + (idx + u64(1)) * u64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> u64(30))) * u64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> u64(27))) * u64(0x94D049BB133111EB)
+        z ^= z >> u64(31)
+    ours = [(int(x) >> 40) / 16777216.0 for x in z]
+    lib = [fn(seed, int(i)) for i in idx]
+    c.truth("attention", "dropout formula", "numpy splitmix64 == library", ours == lib,
+            f"{ours[:3]} vs {lib[:3]}")
+
+
+def attention_cases(quick):
+    # (name, batch, heads, lq, lk, head_dim, padding, fused, dropout)
+    out = [
+        ("self d64 lengths", 3, 4, 77, 77, 64, "lengths", True, 0.0),
+        ("cross d64 mask", 4, 3, 14, 258, 64, "mask", False, 0.0),
+        ("self d32 none", 2, 2, 33, 33, 32, None, False, 0.0),
+        ("cross d40 mask", 3, 2, 9, 130, 40, "mask", False, 0.0),
+        ("self d40 fused mask", 3, 3, 65, 65, 40, "mask", True, 0.0),
+        ("cross d128 lengths", 3, 2, 31, 200, 128, "lengths", False, 0.0),
+        ("single query/key", 2, 1, 1, 1, 64, "lengths", False, 0.0),
+        ("len 512", 1, 2, 512, 512, 64, "mask", True, 0.0),
+        ("dropout self d64", 2, 3, 70, 70, 64, "lengths", True, 0.1),
+        ("dropout cross d40", 3, 2, 14, 100, 40, "mask", False, 0.1),
+    ]
+    if not quick:
+        out += [
+            ("self B16 L272 H12", 16, 12, 272, 272, 64, "lengths", True, 0.0),
+            ("cross B16 14x258", 16, 12, 14, 258, 64, "mask", False, 0.0),
+        ]
+    return out
+
+
+def check_attention(k, c, quick):
+    check_dropout_formula(k, c)
+    for name, b, h, lq, lk, d, padding, fused, dropout in attention_cases(quick):
+        for dt in ("fp32", "bf16"):
+            case = AttentionCase(b, h, lq, lk, d, dt, padding, fused, dropout)
+            ref_out, ref_lse, ref_grads = case.reference()
+            case.forward(k)
+            c.error("attention fwd", name, f"{dt} out", rel_err([case.out], [ref_out]), TOL_ATTN[dt])
+            c.error("attention fwd", name, f"{dt} lse", rel_err([case.lse], [ref_lse]), TOL_ATTN_LSE[dt])
+            case.backward(k)
+            for what, ours, ref in zip(("dq", "dk", "dv"), case.grads, ref_grads):
+                c.error("attention bwd", name, f"{dt} {what}", rel_err([ours], [ref]), TOL_ATTN_GRAD[dt])
+            if dt == "fp32" and name.startswith("self d64"):
+                first = clone(case.grads)
+                case.backward(k)
+                c.truth("attention bwd", name, "repeat: bitwise equal", all_equal(first, case.grads))
+            # lse may be NULL (inference): out alone, same values.
+            out_with_lse = case.out.clone()
+            case.out.fill_(math.nan)
+            k.attention_forward(case.shape, case.q, case.k, case.v, case.lengths, case.mask,
+                                case.out, None)
+            c.truth("attention fwd", name, f"{dt} lse NULL: same out",
+                    torch.equal(case.out, out_with_lse))
+    check_attention_stream(k, c)
+    check_attention_invalid(k, c)
+
+
+def check_attention_stream(k, c):
+    """The forward runs after work queued before it on a non-default stream: v is doubled
+    there behind a sleep, so a kernel that ignored the stream would read the old v."""
+    case = AttentionCase(2, 2, 40, 40, 64, "fp32", "lengths")
+    side = torch.cuda.Stream()
+    torch.cuda.synchronize()
+    with torch.cuda.stream(side):
+        torch.cuda._sleep(10_000_000)
+        case.v.mul_(2.0)
+        case.forward(k)
+        ref_out, _, _ = case.reference()
+    torch.cuda.current_stream().wait_stream(side)
+    c.error("attention fwd", "side stream", "ordered after earlier work",
+            rel_err([case.out], [ref_out]), TOL_ATTN["fp32"])
+
+
+def check_attention_invalid(k, c):
+    case = AttentionCase(2, 2, 8, 8, 64, "fp32")
+    lengths = torch.ones(2, dtype=torch.int32, device=DEVICE)
+    mask = torch.ones(2, 8, dtype=torch.uint8, device=DEVICE)
+
+    def shape_with(**fields):
+        s = AttentionShape.from_buffer_copy(case.shape)
+        for key, value in fields.items():
+            setattr(s, key, value)
+        return s
+
+    def fwd(shape, q=case.q, lens=None, msk=None, out=case.out):
+        return k.raw("attention_forward", shape if shape is None else ctypes.byref(shape),
+                     data(q), data(case.k), data(case.v), data(lens), data(msk), data(out),
+                     data(case.lse), None)
+
+    invalid = [
+        ("null shape", lambda: fwd(None)),
+        ("null q", lambda: fwd(case.shape, q=None)),
+        ("null out", lambda: fwd(case.shape, out=None)),
+        ("lengths and mask", lambda: fwd(case.shape, lens=lengths, msk=mask)),
+        ("unknown dtype", lambda: fwd(shape_with(dtype=7))),
+        ("dropout_p = 1", lambda: fwd(shape_with(dropout_p=1.0))),
+        ("dropout_p < 0", lambda: fwd(shape_with(dropout_p=-0.1))),
+        ("row stride < H*d", lambda: fwd(shape_with(q_row_stride=64))),
+        ("zero heads", lambda: fwd(shape_with(heads=0))),
+        ("head_dim 256", lambda: fwd(shape_with(head_dim=256, q_row_stride=512, k_row_stride=512,
+                                                v_row_stride=512))),
+        ("backward null lse", lambda: k.raw(
+            "attention_backward", ctypes.byref(case.shape), data(case.q), data(case.k),
+            data(case.v), None, None, data(case.out), None, data(case.grad_out),
+            *[data(g) for g in case.grads], None)),
+    ]
+    for what, call in invalid:
+        status = call()
+        c.truth("attention", "invalid argument", what,
+                status == INVALID_ARGUMENT and k.last_error() != "",
+                f"status {status}: {k.last_error()}")
+    c.truth("attention", "invalid argument", "out untouched", bool(torch.isnan(case.out).all()))
+
+    # Empty calls: no items (every pointer may be NULL), and items without queries, whose
+    # backward zero-fills grad_k and grad_v.
+    status = k.raw("attention_forward", ctypes.byref(shape_with(batch=0)), *[None] * 7, None)
+    c.truth("attention", "empty", "batch 0, NULL pointers: OK", status == OK, k.last_error())
+    status = k.raw("attention_backward", ctypes.byref(shape_with(batch=0)), *[None] * 11, None)
+    c.truth("attention", "empty", "batch 0 backward: OK", status == OK, k.last_error())
+    no_queries = shape_with(query_length=0)
+    status = k.raw("attention_forward", ctypes.byref(no_queries), None, data(case.k), data(case.v),
+                   None, None, None, None, None)
+    c.truth("attention", "empty", "query_length 0: OK", status == OK, k.last_error())
+    status = k.raw("attention_backward", ctypes.byref(no_queries), None, data(case.k),
+                   data(case.v), None, None, None, None, None, None, data(case.grads[1]),
+                   data(case.grads[2]), None)
+    c.truth("attention", "empty", "query_length 0 backward: dK = dV = 0",
+            status == OK and not bool(case.grads[1].any()) and not bool(case.grads[2].any()),
+            k.last_error())
+
+
+def attention_timing(k, report, measure):
+    """Ours against SDPA (which picks its fastest backend for the dtype and mask) on the two
+    model shapes. TFLOP/s count the dense work: 4*B*H*Lq*Lk*d forward, 2.5 times that for the
+    backward; both implementations skip padded keys, so the figure is what the dense problem
+    would need."""
+    report("\n== timing: attention against torch.nn.functional.scaled_dot_product_attention "
+           "(boolean key mask)")
+    report(f"  {'shape':<28} {'dtype':<5} {'pass':<8} {'ours ms':>8} {'TFLOP/s':>8}   "
+           f"{'SDPA ms':>8} {'TFLOP/s':>8} {'speed-up':>8}")
+    shapes = [("self B16 L272 H12 d64", 16, 12, 272, 272, 64, "lengths", True),
+              ("cross B16 14x258 H12 d64", 16, 12, 14, 258, 64, "mask", False)]
+    for label, b, h, lq, lk, d, padding, fused in shapes:
+        for dt in ("fp32", "bf16"):
+            case = AttentionCase(b, h, lq, lk, d, dt, padding, fused)
+            flops = 4.0 * b * h * lq * lk * d
+            fwd = case.forward(k, bind=True)
+            bwd = case.backward(k, bind=True)
+            q = case.q.reshape(b, lq, h, d).transpose(1, 2).detach().requires_grad_()
+            kk = case.k.reshape(b, lk, h, d).transpose(1, 2).detach().requires_grad_()
+            v = case.v.reshape(b, lk, h, d).transpose(1, 2).detach().requires_grad_()
+            allowed = case.real[:, None, None, :]
+            g = case.grad_out.reshape(b, lq, h, d).transpose(1, 2)
+
+            def sdpa_fwd():
+                with torch.no_grad():
+                    F.scaled_dot_product_attention(q, kk, v, attn_mask=allowed, scale=case.scale)
+
+            def sdpa_fwd_bwd():
+                out = F.scaled_dot_product_attention(q, kk, v, attn_mask=allowed, scale=case.scale)
+                torch.autograd.grad(out, (q, kk, v), g)
+
+            for what, ours, theirs, work in [("fwd", fwd, sdpa_fwd, flops),
+                                              ("fwd+bwd", lambda: (fwd(), bwd()), sdpa_fwd_bwd,
+                                               3.5 * flops)]:
+                t, _ = measure(ours)
+                try:
+                    tb, _ = measure(theirs)
+                    base = f"{tb:8.3f} {work / tb / 1e9:8.1f} {tb / t:7.2f}x"
+                except Exception as exc:  # a backend this PyTorch lacks is reported, not fatal
+                    base = f"n/a ({type(exc).__name__}: {str(exc)[:60]})"
+                report(f"  {label:<28} {dt:<5} {what:<8} {t:8.3f} {work / t / 1e9:8.1f}   {base}")
+            del case, q, kk, v
+
+
 # ---- timing --------------------------------------------------------------------------------
 
 
@@ -864,6 +1217,14 @@ def main():
     except Exception:  # a crash is a failed check; report it and go on to the summary
         report(traceback.format_exc())
         c.failed.append("exception during the correctness checks")
+    report(f"\n== attention correctness (against float64 PyTorch; out {TOL_ATTN['fp32']:.0e} fp32, "
+           f"{TOL_ATTN['bf16']:.0e} bf16 of max|ref|; gradients {TOL_ATTN_GRAD['fp32']:.0e} fp32)")
+    try:
+        check_attention(k, c, args.quick)
+        torch.cuda.synchronize()
+    except Exception:  # a crash is a failed check; report it and go on to the summary
+        report(traceback.format_exc())
+        c.failed.append("exception during the correctness checks")
 
     if not args.skip_timing:
         try:
@@ -874,6 +1235,7 @@ def main():
                 timing(k, report, bert_base_shapes(), "BERT-base parameter list", measure)
             rng = random.Random(7)
             timing(k, report, [(rng.randint(1, 5000),) for _ in range(300)], "300 small tensors", measure)
+            attention_timing(k, report, measure)
         except Exception:
             report(traceback.format_exc())
             c.failed.append("exception during timing")

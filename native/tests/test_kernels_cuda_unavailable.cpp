@@ -24,6 +24,14 @@ int main() {
   const int64_t nbytes[] = {4};
   double norm = 0.0;
   int32_t applied = 0;
+  float lse = 0.0f;
+  // One item, one head, one query, one key, head_dim 1: the smallest valid attention call.
+  vidtag_attention_shape shape{};
+  shape.batch = shape.heads = shape.query_length = shape.key_length = shape.head_dim = 1;
+  shape.q_batch_stride = shape.q_row_stride = shape.k_batch_stride = shape.k_row_stride = 1;
+  shape.v_batch_stride = shape.v_row_stride = 1;
+  shape.dtype = VIDTAG_FLOAT32;
+  shape.scale = 1.0f;
 
   struct Case {
     const char* name;
@@ -38,6 +46,11 @@ int main() {
       {"fgm_perturb_cuda", vidtag_fgm_perturb_cuda(fa, fb, cb, numel, 1, 0.75f, &applied, nullptr)},
       {"restore_cuda", vidtag_restore_cuda(fa, cb, numel, 1, nullptr)},
       {"pgd_step_cuda", vidtag_pgd_step_cuda(fa, cb, cb, numel, 1, 0.3f, 1.0f, &applied, nullptr)},
+      {"attention_forward_cuda",
+       vidtag_attention_forward_cuda(&shape, &a, &a, &a, nullptr, nullptr, &b, &lse, nullptr)},
+      {"attention_backward_cuda",
+       vidtag_attention_backward_cuda(&shape, &a, &a, &a, nullptr, nullptr, &a, &lse, &a, &b, &b,
+                                      &b, nullptr)},
   };
   int failures = 0;
   for (const Case& c : cases) {
@@ -50,6 +63,47 @@ int main() {
   if (std::strlen(vidtag_last_error()) == 0) {
     std::fprintf(stderr, "FAIL: no message for the refusal\n");
     ++failures;
+  }
+  // With the CUDA kernels compiled in, attention arguments are checked before the device is
+  // looked for, so that a bad call reads as such on any machine.
+  if (vidtag_cuda_compiled()) {
+    const int32_t lengths[] = {1};
+    const uint8_t mask[] = {1};
+    vidtag_attention_shape bad_p = shape;
+    bad_p.dropout_p = 1.0f;
+    vidtag_attention_shape bad_stride = shape;
+    bad_stride.heads = 2;  // row strides of 1 < heads * head_dim
+    vidtag_attention_shape bad_dtype = shape;
+    bad_dtype.dtype = 7;
+    vidtag_attention_shape bad_dim = shape;
+    bad_dim.head_dim = 129;
+    bad_dim.q_row_stride = bad_dim.k_row_stride = bad_dim.v_row_stride = 129;
+    const Case invalid[] = {
+        {"null shape", vidtag_attention_forward_cuda(nullptr, &a, &a, &a, nullptr, nullptr, &b,
+                                                     nullptr, nullptr)},
+        {"null q", vidtag_attention_forward_cuda(&shape, nullptr, &a, &a, nullptr, nullptr, &b,
+                                                 nullptr, nullptr)},
+        {"both padding forms", vidtag_attention_forward_cuda(&shape, &a, &a, &a, lengths, mask, &b,
+                                                             nullptr, nullptr)},
+        {"dropout_p 1", vidtag_attention_forward_cuda(&bad_p, &a, &a, &a, nullptr, nullptr, &b,
+                                                      nullptr, nullptr)},
+        {"row stride", vidtag_attention_forward_cuda(&bad_stride, &a, &a, &a, nullptr, nullptr, &b,
+                                                     nullptr, nullptr)},
+        {"dtype", vidtag_attention_forward_cuda(&bad_dtype, &a, &a, &a, nullptr, nullptr, &b,
+                                                nullptr, nullptr)},
+        {"head_dim 129", vidtag_attention_forward_cuda(&bad_dim, &a, &a, &a, nullptr, nullptr, &b,
+                                                       nullptr, nullptr)},
+        {"backward null lse",
+         vidtag_attention_backward_cuda(&shape, &a, &a, &a, nullptr, nullptr, &a, nullptr, &a, &b,
+                                        &b, &b, nullptr)},
+    };
+    for (const Case& c : invalid) {
+      if (c.status != VIDTAG_ERR_INVALID_ARGUMENT) {
+        std::fprintf(stderr, "FAIL: attention %s returned %d (%s), expected invalid argument\n",
+                     c.name, c.status, vidtag_status_string(c.status));
+        ++failures;
+      }
+    }
   }
   if (a != 1.0f || b != 2.0f) {
     std::fprintf(stderr, "FAIL: a refused call touched its data\n");
