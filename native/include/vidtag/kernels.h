@@ -158,7 +158,12 @@ int vidtag_pgd_step_cuda(float* const* param, const float* const* backup,
  * backward, whatever the thread count or tiling.
  *
  * dtype: q, k, v, out, grad_out and the gradients are all fp32 or all bf16; scores, softmax and
- * accumulation are fp32.
+ * accumulation are fp32. The dropout scale 1 / (1 - p) is computed in fp32.
+ *
+ * Sizes: heads, head_dim and key_length at least 1; batch and query_length at least 1 on the
+ * CPU, while the CUDA entries take 0 as an empty call. head_dim at most 128 on CUDA. A batch
+ * stride of 0 (one K/V shared by every item) is allowed. key_lengths[b] must lie in [0, Lk]:
+ * the CPU refuses other values; CUDA, which never reads device data on the host, clamps them.
  */
 typedef struct vidtag_attention_shape {
   int64_t batch;

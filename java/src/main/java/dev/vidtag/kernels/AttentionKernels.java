@@ -134,9 +134,17 @@ public final class AttentionKernels {
     return NativeKernels.vidtag_dropout_uniform(seed, index);
   }
 
-  /** Whether the kernels can run on tensors of this device in this library (CPU always can). */
-  public static boolean available(Tensor onDevice) {
-    return !onDevice.is_cuda() || NativeKernels.vidtag_cuda_device_count() > 0;
+  /** The widest head the CUDA kernels take. */
+  public static final long MAX_CUDA_HEAD_DIM = 128;
+
+  /**
+   * Whether the kernels can run attention over q [B, L, heads * d] on its device in this
+   * library: the CPU always can; CUDA needs the CUDA kernels compiled in and d at most
+   * {@value #MAX_CUDA_HEAD_DIM}.
+   */
+  public static boolean supports(Tensor q, int heads) {
+    return !q.is_cuda() || (NativeKernels.vidtag_cuda_device_count() > 0
+        && q.size(2) / heads <= MAX_CUDA_HEAD_DIM);
   }
 
   private static Tensor empty(TensorOptions options, long... shape) {
@@ -217,6 +225,10 @@ public final class AttentionKernels {
         }
       }
       boolean cuda = q.is_cuda();
+      if (cuda && width / call.heads() > MAX_CUDA_HEAD_DIM) {
+        throw new IllegalArgumentException("the CUDA kernels take heads of at most "
+            + MAX_CUDA_HEAD_DIM + " values, got " + width / call.heads());
+      }
       if (!cuda && !isa.supported()) {
         throw new IllegalArgumentException("this CPU cannot run the " + isa + " attention path ("
             + CpuFeatures.detect() + ")");

@@ -7,7 +7,8 @@ public enum AttentionBackend {
   /**
    * VidTag's own kernels ({@link dev.vidtag.kernels.AttentionKernels}): heads-merged inputs read
    * in place, padded key tiles skipped, in training too. The default. Where they cannot run (a
-   * CUDA tensor and a library built without CUDA) the models use {@link #SDPA}.
+   * CUDA tensor and a library built without CUDA, or heads wider than 128 on CUDA) the models
+   * use {@link #SDPA}.
    */
   VIDTAG,
   /** LibTorch's {@code scaled_dot_product_attention}. */

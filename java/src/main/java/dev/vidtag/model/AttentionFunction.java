@@ -55,7 +55,7 @@ final class AttentionFunction {
    * the additive key-padding bias of {@link AttentionMasks} ([B, 1, 1, Lk]) or null.
    */
   Tensor forward(Tensor q, Tensor k, Tensor v, Tensor bias, int heads, double p) {
-    if (backend == AttentionBackend.SDPA || !AttentionKernels.available(q)) {
+    if (backend == AttentionBackend.SDPA || !AttentionKernels.supports(q, heads)) {
       Tensor context = Layers.attention(Layers.splitHeads(q, heads), Layers.splitHeads(k, heads),
           Layers.splitHeads(v, heads), bias, dropout, p);
       return Layers.mergeHeads(context);
