@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.ParameterStore;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
@@ -50,6 +51,11 @@ public final class RaceDjl {
     System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
 
     Engine engine = Engine.getEngine("PyTorch");
+    if (JniUtils.getNumThreads() != threads || JniUtils.getNumInteropThreads() != 1) {
+      throw new IllegalStateException("DJL's LibTorch runs " + JniUtils.getNumThreads()
+          + " intra-op and " + JniUtils.getNumInteropThreads() + " inter-op threads, not "
+          + threads + " and 1");
+    }
     try (Model model = Model.newInstance("race", Device.cpu(), "PyTorch")) {
       model.load(torchscript.getParent(), stripExtension(torchscript.getFileName().toString()));
       try (NDManager manager = model.getNDManager().newSubManager()) {
