@@ -57,7 +57,9 @@ public final class RaceDjl {
           + threads + " and 1");
     }
     try (Model model = Model.newInstance("race", Device.cpu(), "PyTorch")) {
-      model.load(torchscript.getParent(), stripExtension(torchscript.getFileName().toString()));
+      // the file itself, not a directory and prefix: run.sh keeps the model directory of the same
+      // name beside it
+      model.load(torchscript);
       try (NDManager manager = model.getNDManager().newSubManager()) {
         RacePeer.Measurement m = RacePeer.measure(new Forward(model.getBlock(), manager), inputs,
             workload, a.integer("--batch", 16), a.integer("--b16-iters", 3),
@@ -73,11 +75,6 @@ public final class RaceDjl {
     if (System.getProperty(name) == null && System.getenv(name) == null) {
       System.setProperty(name, value);
     }
-  }
-
-  private static String stripExtension(String name) {
-    int dot = name.lastIndexOf('.');
-    return dot < 0 ? name : name.substring(0, dot);
   }
 
   /** The batch as LibTorch tensors in a manager of their own; the traced module's forward. */
