@@ -2,9 +2,12 @@
 ONNX Runtime, the shared inputs, and the final table.
 
     race.py export  --model DIR --onnx FILE               ONNX export of the PyTorch model
+    race.py quantize --onnx FILE --out FILE               its int8 dynamic quantisation
+    race.py torchscript --model DIR --out FILE            TorchScript trace of the PyTorch model
     race.py inputs  --lengths FILE --out DIR [--batch 16 --mix-batches 3 --seed 0]
     race.py measure --system pytorch|onnxruntime --model DIR [--onnx FILE] --inputs FILE
                     --workload full|mix --threads 2 --batch 16 --b16-iters 3 --b1-iters 20
+                    [--precision fp32|int8 (names the row: the ONNX file decides)]
                     --out RESULT.json --logits OUT.npy
     race.py table   --results DIR --out FILE
 
@@ -12,7 +15,8 @@ The PyTorch model is the one the model parity fixtures are written with
 (java/src/test/fixtures/model/make_fixtures.py: Hugging Face's BertModel and nn.TransformerDecoder
 under the reference's parameter names), built at the model directory's sizes and loaded from its
 model.safetensors. PyTorch and ONNX Runtime always get the inputs padded to the fixed lengths, as
-the reference did; only VidTag batches the mix by length.
+the reference did; only VidTag batches the mix by length. The JVM peers (RaceOnnxRuntimeJava on
+the same ONNX files, RaceDjl on the TorchScript trace) read the same inputs and pad as these rows.
 """
 import argparse
 import glob
@@ -93,6 +97,63 @@ def export(args):
         torch.onnx.export(model, example, args.onnx, input_names=names, output_names=["logits"],
                           dynamic_axes=axes, opset_version=17, dynamo=False)
     print("exported", args.onnx, file=sys.stderr)
+
+
+def quantize(args):
+    """Dynamic int8 quantisation of the ONNX export, as ONNX Runtime recommends for transformers
+    on CPU: weights quantised offline, activations quantised at run time per tensor.
+
+    Dynamic quantisation's activations are always QUInt8 (DynamicQuantizeLinear makes uint8 only);
+    the weights are QInt8, the U8S8 format ONNX Runtime recommends for x86-64, whose MatMulInteger
+    kernels use VPMADDUBSW (uint8 x int8) on AVX2/AVX-512 and VPDPBUSD on VNNI. VPMADDUBSW sums
+    pairs of u8*s8 products into int16 and can saturate; ONNX Runtime's answer for that is
+    reduce_range (7-bit weights), which its documentation recommends on non-VNNI machines only, so
+    it is on exactly when the CPU lacks VNNI (no avx512_vnni/avx_vnni in /proc/cpuinfo). U8U8
+    (QUInt8 weights) would not saturate but is the slower path on x86 and is not what ONNX Runtime
+    recommends there."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    flags = ""
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    vnni = "avx512_vnni" in flags or "avx_vnni" in flags
+    quantize_dynamic(args.onnx, args.out, weight_type=QuantType.QInt8, per_channel=False,
+                     reduce_range=not vnni)
+    print("quantized %s to %s (QInt8 weights, QUInt8 activations, reduce_range=%s)"
+          % (args.onnx, args.out, not vnni), file=sys.stderr)
+
+
+def torchscript(args):
+    """torch.jit.trace of the same eager model with the same weights, for DJL's PyTorch engine.
+    The example has padded texts so that no all-ones mask shortcut is traced, and the trace is
+    checked against eager on other batch sizes (the race runs batches of 16, 1 and the mix's
+    remainder) before it is saved."""
+    import torch
+    model = reference_model(args.model)
+    # as for the ONNX export: the plain nn.MultiheadAttention path, not its fused inference one
+    # (which turns padded batches into nested tensors), the same math
+    torch.backends.mha.set_fastpath_enabled(False)
+    generator = torch.Generator().manual_seed(1)
+
+    def example(batch):
+        lengths = torch.randint(1, TEXT + 1, (batch,), generator=generator)
+        lengths[0] = TEXT
+        mask = (torch.arange(TEXT)[None, :] < lengths[:, None]).long()
+        ids = torch.randint(1, 100, (batch, TEXT), generator=generator) * mask
+        return (ids, mask, torch.randn(batch, FRAMES, 768, generator=generator),
+                torch.ones(batch, FRAMES, dtype=torch.long))
+
+    with torch.no_grad():
+        traced = torch.jit.trace(model, example(2), check_trace=False)
+        for batch in (1, 3, 16):
+            inputs = example(batch)
+            expected, got = model(*inputs), traced(*inputs)
+            diff = float((expected - got).abs().max())
+            if diff > 1e-4 * max(1.0, float(expected.abs().max())):
+                raise SystemExit("the trace differs from eager at batch %d: max abs diff %.3g"
+                                 % (batch, diff))
+    traced.save(args.out)
+    print("traced", args.out, file=sys.stderr)
 
 
 def inputs(args):
@@ -183,7 +244,7 @@ def measure(args):
     np.save(args.logits, logits.astype(np.float32))
     system = "PyTorch" if args.system == "pytorch" else "ONNX Runtime"
     result = {"system": args.label or system,
-              "precision": "fp32", "workload": args.workload, "threads": args.threads,
+              "precision": args.precision, "workload": args.workload, "threads": args.threads,
               "videos": int(videos), "b16_videos_per_s": throughput,
               "b1_p50_ms": percentile(0.50), "b1_p99_ms": percentile(0.99),
               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
@@ -202,17 +263,18 @@ def table(args):
         result["arch"] = result["name"].split("-")[0]  # run.sh names them arch-workload-...
         rows.append(result)
     order = {"PyTorch": 0, "PyTorch, freed memory kept": 1, "ONNX Runtime": 2,
-             "VidTag/OpenBLAS": 3, "VidTag/OpenBLAS, memory kept": 4, "VidTag/MKL": 5,
-             "VidTag/MKL, memory kept": 6}
+             "ONNX Runtime (Java)": 3, "DJL/PyTorch": 4,
+             "VidTag/OpenBLAS": 5, "VidTag/OpenBLAS, memory kept": 6, "VidTag/MKL": 7,
+             "VidTag/MKL, memory kept": 8}
     precisions = {"fp32": 0, "bf16": 1, "int8": 2}
-    rows.sort(key=lambda r: (r["arch"], r["workload"], order[r["system"]],
-                             precisions[r["precision"]]))
+    rows.sort(key=lambda r: (r["arch"], r["workload"], order.get(r["system"], len(order)),
+                             r["system"], precisions[r["precision"]]))
     lines = ["| arch | workload | system | precision | b16 videos/s | vs PyTorch | b1 p50 ms "
              "| b1 p99 ms | peak RSS MB | max abs logit diff vs PyTorch fp32 |",
              "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
-        base = [b for b in rows if b["system"] == "PyTorch" and b["arch"] == r["arch"]
-                and b["workload"] == r["workload"]]
+        base = [b for b in rows if b["system"] == "PyTorch" and b["precision"] == "fp32"
+                and b["arch"] == r["arch"] and b["workload"] == r["workload"]]
         diff, ratio = "", ""
         if base:
             reference = np.load(os.path.join(args.results, base[0]["name"] + ".npy"))
@@ -234,6 +296,12 @@ def main():
     p = sub.add_parser("export")
     p.add_argument("--model", required=True)
     p.add_argument("--onnx", required=True)
+    p = sub.add_parser("quantize")
+    p.add_argument("--onnx", required=True)
+    p.add_argument("--out", required=True)
+    p = sub.add_parser("torchscript")
+    p.add_argument("--model", required=True)
+    p.add_argument("--out", required=True)
     p = sub.add_parser("inputs")
     p.add_argument("--lengths", required=True)
     p.add_argument("--out", required=True)
@@ -246,6 +314,8 @@ def main():
     p.add_argument("--label", help="the system's name in the table (default: its own)")
     p.add_argument("--model", required=True)
     p.add_argument("--onnx")
+    p.add_argument("--precision", choices=["fp32", "int8"], default="fp32",
+                   help="the row's precision in the table; the ONNX file decides what runs")
     p.add_argument("--inputs", required=True)
     p.add_argument("--workload", choices=["full", "mix"], required=True)
     p.add_argument("--threads", type=int, default=2)
@@ -258,7 +328,8 @@ def main():
     p.add_argument("--results", required=True)
     p.add_argument("--out", required=True)
     args = parser.parse_args()
-    {"export": export, "inputs": inputs, "measure": measure, "table": table}[args.command](args)
+    {"export": export, "quantize": quantize, "torchscript": torchscript, "inputs": inputs,
+     "measure": measure, "table": table}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,16 @@
 #                         default: the library's, reuse)
 #   RACE_PYTORCH_KEPT=1   also run PyTorch with glibc keeping freed memory (as VidTag does with
 #                         -Dvidtag.malloc=retain), to show what the allocator alone is worth
+#   RACE_ORT_INT8=1       also run ONNX Runtime (Python) on the int8 dynamic quantisation of the
+#                         ONNX export (race.py quantize: QInt8 weights, QUInt8 activations)
+#   RACE_JVM_PEERS="ort-java djl"
+#                         the JVM peers, each on the same model, weights, inputs and workloads:
+#                           ort-java       ONNX Runtime's Java API on the ONNX export (RaceOnnxRuntimeJava)
+#                           ort-java:int8  the same on the int8 quantisation (not in the default)
+#                           djl            DJL's PyTorch engine on a TorchScript trace (RaceDjl), with
+#                                          the LibTorch CPU natives of its Maven jars, offline
+#                         "" runs none; a peer whose class is not in the build is skipped with a note
+#   ENGINE_CACHE_DIR=OUT/djl   where DJL extracts its bundled natives (its own default: ~/.djl.ai)
 #   RACE_LAYERS=12        BERT layers (fewer for a quick check of the script itself)
 #   RACE_RESUME=1         keep OUT/results and skip the rows already measured there
 #   RACE_VENV=DIR         the Python environment (default benchmarks/compare/.venv, created on
@@ -35,6 +45,8 @@ archs="${RACE_ARCHS:-single double}"
 vidtag_rows="${RACE_VIDTAG:-openblas:fp32 openblas:bf16 openblas:int8 openblas:fp32:retain openblas:int8:retain mkl:fp32 mkl:int8 mkl:fp32:retain mkl:int8:retain}"
 pytorch_kept="${RACE_PYTORCH_KEPT:-1}"
 workloads="${RACE_WORKLOADS:-full mix}"
+ort_int8="${RACE_ORT_INT8:-1}"
+jvm_peers="${RACE_JVM_PEERS-ort-java djl}"
 layers="${RACE_LAYERS:-12}"
 venv="${RACE_VENV:-$root/benchmarks/compare/.venv}"
 
@@ -61,6 +73,20 @@ java_race() {
   "${JAVA:-java}" -Xmx2g -cp "$root/benchmarks/target/benchmarks.jar:$root/benchmarks/target/lib/*" "$@"
 }
 
+# a JVM peer runs only if its class was built (benchmarks/pom.xml brings its natives)
+peer_built() { [[ -f "$root/benchmarks/target/classes/dev/vidtag/benchmarks/compare/$1.class" ]]; }
+peers=()
+for peer in $jvm_peers; do
+  case "$peer" in
+    ort-java|ort-java:int8) class=RaceOnnxRuntimeJava ;;
+    djl) class=RaceDjl ;;
+    *) echo "RACE_JVM_PEERS: unknown peer $peer (ort-java, ort-java:int8, djl)" >&2; exit 2 ;;
+  esac
+  if peer_built "$class"; then peers+=("$peer"); else log "skipping $peer: $class is not built"; fi
+done
+wants_peer() { [[ " ${peers[*]-} " == *" $1 "* ]]; }
+export ENGINE_CACHE_DIR="${ENGINE_CACHE_DIR:-$out/djl}"
+
 log "machine: $(nproc) CPUs, $(uptime | sed 's/.*load average/load average/')"
 if [[ ! -f "$out/lengths.txt" ]]; then
   log "text lengths of a synthetic test split"
@@ -86,6 +112,15 @@ for arch in $archs; do
     log "$arch: ONNX export"
     "$python" "$root/benchmarks/compare/race.py" export --model "$model" --onnx "$model.onnx"
   fi
+  if { [[ "$ort_int8" == 1 ]] || wants_peer ort-java:int8; } && [[ ! -f "$model.int8.onnx" ]]; then
+    log "$arch: int8 dynamic quantisation of the ONNX export"
+    "$python" "$root/benchmarks/compare/race.py" quantize --onnx "$model.onnx" \
+      --out "$model.int8.onnx"
+  fi
+  if wants_peer djl && [[ ! -f "$model.pt" ]]; then
+    log "$arch: TorchScript trace"
+    "$python" "$root/benchmarks/compare/race.py" torchscript --model "$model" --out "$model.pt"
+  fi
   for workload in $workloads; do
     common=(--inputs "$out/inputs/$workload.safetensors" --workload "$workload"
             --threads "$threads" --batch "$batch" --b16-iters "$b16_iters" --b1-iters "$b1_iters")
@@ -96,6 +131,28 @@ for arch in $archs; do
         --onnx "$model.onnx" "${common[@]}" \
         --out "$out/results/$arch-$workload-$system-fp32.json" \
         --logits "$out/results/$arch-$workload-$system-fp32.npy"
+    done
+    if [[ "$ort_int8" == 1 ]] && ! measured "$arch-$workload-onnxruntime-int8"; then
+      log "$arch $workload: onnxruntime int8 ($(cut -d' ' -f1-3 /proc/loadavg))"
+      "$python" "$root/benchmarks/compare/race.py" measure --system onnxruntime --precision int8 \
+        --model "$model" --onnx "$model.int8.onnx" "${common[@]}" \
+        --out "$out/results/$arch-$workload-onnxruntime-int8.json" \
+        --logits "$out/results/$arch-$workload-onnxruntime-int8.npy"
+    fi
+    for peer in "${peers[@]}"; do
+      case "$peer" in
+        ort-java) name="$arch-$workload-ort-java-fp32"
+          run=(dev.vidtag.benchmarks.compare.RaceOnnxRuntimeJava --onnx "$model.onnx") ;;
+        ort-java:int8) name="$arch-$workload-ort-java-int8"
+          run=(dev.vidtag.benchmarks.compare.RaceOnnxRuntimeJava --onnx "$model.int8.onnx"
+               --precision int8) ;;
+        djl) name="$arch-$workload-djl-fp32"
+          run=(dev.vidtag.benchmarks.compare.RaceDjl --torchscript "$model.pt") ;;
+      esac
+      measured "$name" && continue
+      log "$arch $workload: $peer ($(cut -d' ' -f1-3 /proc/loadavg))"
+      java_race "${run[@]}" "${common[@]}" --out "$out/results/$name.json" \
+        --logits "$out/results/$name.npy"
     done
     if [[ "$pytorch_kept" == 1 ]] && ! measured "$arch-$workload-pytorch-kept-fp32"; then
       log "$arch $workload: pytorch, freed memory kept ($(cut -d' ' -f1-3 /proc/loadavg))"
