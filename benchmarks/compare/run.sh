@@ -16,7 +16,8 @@
 #                 openblas:int8:retain mkl:fp32 mkl:int8 mkl:fp32:retain mkl:int8:retain"
 #                         VidTag rows: LibTorch's BLAS (the OpenBLAS it ships with, or MKL), the
 #                         precision, and optionally the native memory policy (-Dvidtag.malloc;
-#                         default: the library's, reuse)
+#                         default: the library's, reuse) and the attention backend
+#                         (-Dvidtag.attention, vidtag or sdpa; e.g. openblas:fp32::sdpa)
 #   RACE_PYTORCH_KEPT=1   also run PyTorch with glibc keeping freed memory (as VidTag does with
 #                         -Dvidtag.malloc=retain), to show what the allocator alone is worth
 #   RACE_ORT_INT8=1       also run ONNX Runtime (Python) on the int8 dynamic quantisation of the
@@ -163,11 +164,12 @@ for arch in $archs; do
         --logits "$out/results/$arch-$workload-pytorch-kept-fp32.npy"
     fi
     for row in $vidtag_rows; do
-      IFS=: read -r blas precision malloc <<< "$row"
-      name="$arch-$workload-vidtag-$blas-$precision${malloc:+-$malloc}"
+      IFS=: read -r blas precision malloc attention <<< "$row"
+      name="$arch-$workload-vidtag-$blas-$precision${malloc:+-$malloc}${attention:+-$attention}"
       measured "$name" && continue
-      log "$arch $workload: VidTag $precision, $blas ${malloc:-} ($(cut -d' ' -f1-3 /proc/loadavg))"
+      log "$arch $workload: VidTag $precision, $blas ${malloc:-} ${attention:-} ($(cut -d' ' -f1-3 /proc/loadavg))"
       java_race -Dvidtag.blas="$blas" -Dvidtag.malloc="${malloc:-reuse}" \
+        -Dvidtag.attention="${attention:-vidtag}" \
         dev.vidtag.benchmarks.compare.RaceVidTag --model "$model" \
         --precision "$precision" "${common[@]}" \
         --out "$out/results/$name.json" --logits "$out/results/$name.npy"

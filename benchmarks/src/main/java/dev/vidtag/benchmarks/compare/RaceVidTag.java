@@ -1,6 +1,7 @@
 package dev.vidtag.benchmarks.compare;
 
 import dev.vidtag.data.NpyWriter;
+import dev.vidtag.model.AttentionBackend;
 import dev.vidtag.model.ModelDirectory;
 import dev.vidtag.model.ModelInputs;
 import dev.vidtag.model.VideoClassifierModel;
@@ -133,7 +134,8 @@ public final class RaceVidTag {
             + " \"blas_threads\": %d, \"blas\": \"%s\", \"videos\": %d, \"b16_videos_per_s\": %.4f, \"b1_p50_ms\": %.2f,"
             + " \"b1_p99_ms\": %.2f, \"peak_rss_mb\": %.1f}%n",
         "VidTag/" + TorchRuntime.blas() + (TorchRuntime.initialize().nativeAllocation().equals("retain")
-            ? ", memory kept" : ""), precision, workload, threads, blasThreads, TorchRuntime.blas(),
+            ? ", memory kept" : "") + (AttentionBackend.forNewModels() == AttentionBackend.SDPA
+            ? ", SDPA attention" : ""), precision, workload, threads, blasThreads, TorchRuntime.blas(),
         videos, throughput, percentile(latencies, 0.50),
         percentile(latencies, 0.99), peakRssMegabytes());
     Files.writeString(a.path("--out"), json);
