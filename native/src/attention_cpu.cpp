@@ -118,7 +118,7 @@ struct Problem {
 struct Workspace {
   std::vector<float> k_transposed, v_transposed, k_rows, v_rows, key_bias, zero_bias;
   std::vector<char> tile_live;
-  std::vector<float> q, o, s, dp, row_max, row_sum, dout, dq, delta, transposed, dk, dv;
+  std::vector<float> q, o, s, dp, row_max, row_sum, dout, dq, delta, dk, dv;
   int64_t packed_item = -1;
   int64_t packed_head = -1;
 
@@ -142,7 +142,6 @@ struct Workspace {
       o.resize(n(dpad));
       s.resize(n(kBackwardQueryBlock * kKeyTile));
       dp.resize(n(kBackwardQueryBlock * kKeyTile));
-      transposed.resize(n(kKeyTile * kBackwardQueryBlock));
       dk.resize(n(kKeyTile * dpad));
       dv.resize(n(kKeyTile * dpad));
     } else {

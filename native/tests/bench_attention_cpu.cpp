@@ -1,6 +1,7 @@
 // Forward and backward attention GFLOP/s on the model's shapes, for every instruction-set path
 // this CPU has. Not a test: run it by hand on a quiet machine, e.g.
 //   OMP_NUM_THREADS=2 /tmp/attn-cpu-build/bin/bench_attention_cpu
+// A path name as the argument (avx512, avx2, baseline) times that path only.
 // FLOPs are counted as 4 * B * heads * Lq * Lk * head_dim for the forward (QK^T and PV) and
 // 2.5 times that for the backward (five products of the same size), whatever the padding.
 #include <omp.h>
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -36,7 +38,8 @@ double median_seconds(F run, int repeats) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  const char* only = argc > 1 ? argv[1] : nullptr;
   const Shape shapes[] = {{"self  B16 L272 H12 d64", 16, 12, 272, 272, 64},
                           {"cross B16 Lq14 Lk258 H12 d64", 16, 12, 14, 258, 64}};
   const struct {
@@ -75,6 +78,7 @@ int main() {
     std::vector<float> lse(static_cast<std::size_t>(sh.batch * sh.heads * sh.query_length));
     const double flops = 4.0 * static_cast<double>(sh.batch * sh.heads * sh.query_length * sh.key_length * sh.head_dim);
     for (const auto& path : paths) {
+      if (only != nullptr && std::strcmp(only, path.name) != 0) continue;
       if ((vidtag_cpu_features() & path.needs) != path.needs) {
         std::printf("%-30s %-8s  (not available on this CPU)\n", sh.name, path.name);
         continue;
