@@ -38,6 +38,10 @@ namespace {
 constexpr int64_t kKeyTile = 64;
 constexpr int64_t kForwardQueryBlock = 32;
 constexpr int64_t kBackwardQueryBlock = 64;
+// What a key tile holds: no real key (skipped), some padding (its bias is added), only real keys.
+constexpr char kTileEmpty = 0;
+constexpr char kTilePartial = 1;
+constexpr char kTileFull = 2;
 // The widest vector, for sizing workspaces that every path shares.
 constexpr int64_t kMaxWidth = 16;
 
@@ -117,7 +121,7 @@ struct Problem {
 // Per-thread scratch, sized for the widest path so that any path can use it.
 struct Workspace {
   std::vector<float> k_transposed, v_transposed, k_rows, v_rows, key_bias, zero_bias;
-  std::vector<char> tile_live;
+  std::vector<char> tile_state;  // kTileEmpty, kTilePartial or kTileFull
   std::vector<float> q, o, s, dp, row_max, row_sum, dout, dq, delta, dk, dv;
   int64_t packed_item = -1;
   int64_t packed_head = -1;
@@ -131,7 +135,7 @@ struct Workspace {
     v_rows.resize(n(tiles * kKeyTile * dpad));
     key_bias.resize(n(tiles * kKeyTile));
     zero_bias.resize(n(kKeyTile));
-    tile_live.resize(n(tiles));
+    tile_state.resize(n(tiles));
     if (backward) {
       const int64_t rows = p.query_length;
       v_transposed.resize(n(tiles * kKeyTile * dpad));
