@@ -123,6 +123,10 @@ struct Workspace {
   std::vector<float> k_transposed, v_transposed, k_rows, v_rows, key_bias, zero_bias;
   std::vector<char> tile_state;  // kTileEmpty, kTilePartial or kTileFull
   std::vector<float> q, o, s, dp, row_max, row_sum, dout, dq, delta, dk, dv;
+  const float* k_src = nullptr;  // the packed (item, head)'s K and V rows, fp32
+  const float* v_src = nullptr;
+  int64_t k_ld = 0;
+  int64_t v_ld = 0;
   int64_t packed_item = -1;
   int64_t packed_head = -1;
 
@@ -178,6 +182,11 @@ struct Vec {
   static T mul(T a, T b) { return _mm512_mul_ps(a, b); }
   static T max(T a, T b) { return _mm512_max_ps(a, b); }
   static float reduce_add(T x) { return _mm512_reduce_add_ps(x); }
+  static void transpose(const float* src, int64_t ld, float* dst, int64_t dst_ld) {
+    for (int64_t i = 0; i < kWidth; ++i) {
+      for (int64_t j = 0; j < kWidth; ++j) dst[j * dst_ld + i] = src[i * ld + j];
+    }
+  }
   static float reduce_max(T x) { return _mm512_reduce_max_ps(x); }
   // Cephes' expf: 2^n * e^r with |r| <= ln2 / 2, a degree-7 polynomial for e^r (about 1 ulp);
   // below -87 (and for -inf) exactly 0, which is what the padding's -inf must give.
@@ -231,6 +240,27 @@ struct Vec {
     s = _mm_max_ps(s, _mm_movehl_ps(s, s));
     return _mm_cvtss_f32(_mm_max_ss(s, _mm_shuffle_ps(s, s, 1)));
   }
+  // dst[j][i] = src[i][j] for an 8 x 8 block.
+  static void transpose(const float* src, int64_t ld, float* dst, int64_t dst_ld) {
+    T r[8];
+    for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * ld);
+    T t[8];
+    for (int i = 0; i < 8; i += 2) {
+      t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    T u[8];
+    for (int i = 0; i < 8; i += 4) {
+      u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+      u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+      u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+      u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; ++i) {
+      _mm256_storeu_ps(dst + i * dst_ld, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
+      _mm256_storeu_ps(dst + (i + 4) * dst_ld, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
+    }
+  }
   // As avx512::Vec::exp.
   static T exp(T x) {
     const T finite = _mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_GE_OQ);
@@ -276,6 +306,7 @@ struct Vec {
   static float reduce_add(T x) { return x; }
   static float reduce_max(T x) { return x; }
   static T exp(T x) { return std::exp(x); }
+  static void transpose(const float* src, int64_t, float* dst, int64_t) { *dst = *src; }
 };
 #include "attention_cpu_kernels.inc"
 }  // namespace baseline

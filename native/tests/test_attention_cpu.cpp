@@ -573,6 +573,8 @@ int main() {
       {"cross Lq1 Lk300 d32", 2, 2, 1, 300, 32, Padding::kNone},
       {"cross Lq14 Lk258 d64 lengths", 3, 2, 14, 258, 64, Padding::kLengths},
       {"cross Lq32 Lk131 d40 mask", 3, 2, 32, 131, 40, Padding::kMask},
+      {"self d20 lengths (head_dim padded to the vector)", 3, 2, 50, 50, 20, Padding::kLengths},
+      {"cross Lq14 Lk90 d36 mask", 3, 2, 14, 90, 36, Padding::kMask},
       {"self fused qkv d32 lengths", 3, 3, 45, 45, 32, Padding::kLengths, true},
       {"self fused qkv d40 mask", 3, 2, 66, 66, 40, Padding::kMask, true},
       {"self d64 dropout 0.1", 3, 2, 67, 67, 64, Padding::kLengths, false, VIDTAG_FLOAT32, 0.1f},
