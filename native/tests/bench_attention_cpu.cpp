@@ -1,7 +1,8 @@
 // Forward and backward attention GFLOP/s on the model's shapes, for every instruction-set path
 // this CPU has. Not a test: run it by hand on a quiet machine, e.g.
 //   OMP_NUM_THREADS=2 /tmp/attn-cpu-build/bin/bench_attention_cpu
-// A path name as the argument (avx512, avx2, baseline) times that path only.
+// A path name as the argument (avx512, avx2, baseline) times that path only; a second argument
+// "forward" skips the backward (for profiling the forward alone).
 // FLOPs are counted as 4 * B * heads * Lq * Lk * head_dim for the forward (QK^T and PV) and
 // 2.5 times that for the backward (five products of the same size), whatever the padding.
 #include <omp.h>
@@ -40,6 +41,7 @@ double median_seconds(F run, int repeats) {
 
 int main(int argc, char** argv) {
   const char* only = argc > 1 ? argv[1] : nullptr;
+  const bool forward_only = argc > 2 && std::strcmp(argv[2], "forward") == 0;
   const Shape shapes[] = {{"self  B16 L272 H12 d64", 16, 12, 272, 272, 64},
                           {"cross B16 Lq14 Lk258 H12 d64", 16, 12, 14, 258, 64}};
   const struct {
@@ -88,7 +90,7 @@ int main(int argc, char** argv) {
         vidtag_attention_forward_cpu(&s, q.data(), k.data(), v.data(), nullptr, nullptr, out.data(),
                                      lse.data(), path.isa);
       }, repeats);
-      const double backward = median_seconds([&] {
+      const double backward = forward_only ? 0.0 : median_seconds([&] {
         vidtag_attention_backward_cpu(&s, q.data(), k.data(), v.data(), nullptr, nullptr, out.data(),
                                       lse.data(), grad_out.data(), gq.data(), gk.data(), gv.data(), path.isa);
       }, repeats);
