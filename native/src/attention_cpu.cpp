@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -445,6 +446,34 @@ int prepare(const char* kernel, const vidtag_attention_shape* shape, const void*
   return VIDTAG_OK;
 }
 
+// Runs body(workspace, task) for tasks 0 .. tasks - 1 on the OpenMP threads: statically in
+// contiguous runs (the forward, whose neighbouring tasks share packed keys) or dynamically (the
+// backward, whose tasks differ with the key lengths). The workspaces are allocated here first,
+// so that running out of memory is a status rather than std::terminate in a parallel region.
+template <class Body>
+int run_tasks(const char* kernel, const Problem& p, bool backward, int64_t tasks, Body body) {
+  const int threads = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), tasks));
+  std::vector<Workspace> workspaces;
+  try {
+    workspaces.reserve(static_cast<std::size_t>(threads));
+    for (int t = 0; t < threads; ++t) workspaces.emplace_back(p, backward);
+  } catch (const std::bad_alloc&) {
+    return vidtag::fail(VIDTAG_ERR_INVALID_ARGUMENT, std::string(kernel) + ": out of memory for the workspaces");
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    Workspace& ws = workspaces[static_cast<std::size_t>(omp_get_thread_num())];
+    if (backward) {
+#pragma omp for schedule(dynamic)
+      for (int64_t task = 0; task < tasks; ++task) body(ws, task);
+    } else {
+#pragma omp for schedule(static)
+      for (int64_t task = 0; task < tasks; ++task) body(ws, task);
+    }
+  }
+  return vidtag::ok();
+}
+
 }  // namespace
 
 VIDTAG_EXPORT float vidtag_dropout_uniform(uint64_t seed, uint64_t index) {
@@ -468,20 +497,12 @@ VIDTAG_EXPORT int vidtag_attention_forward_cpu(const vidtag_attention_shape* sha
   p.lse = lse;
   const int64_t blocks = (p.query_length + kForwardQueryBlock - 1) / kForwardQueryBlock;
   const int64_t tasks = p.batch * p.heads * blocks;
-  // Static and contiguous: consecutive tasks share an (item, head), so a thread packs its keys
-  // once for all the query blocks it runs of it.
-#pragma omp parallel
-  {
-    Workspace ws(p, false);
-#pragma omp for schedule(static)
-    for (int64_t task = 0; task < tasks; ++task) {
-      const int64_t item_head = task / blocks;
-      const int64_t q0 = (task % blocks) * kForwardQueryBlock;
-      path.forward_rows(p, ws, item_head / p.heads, item_head % p.heads, q0,
-                        std::min(kForwardQueryBlock, p.query_length - q0));
-    }
-  }
-  return vidtag::ok();
+  return run_tasks(kernel, p, false, tasks, [&](Workspace& ws, int64_t task) {
+    const int64_t item_head = task / blocks;
+    const int64_t q0 = (task % blocks) * kForwardQueryBlock;
+    path.forward_rows(p, ws, item_head / p.heads, item_head % p.heads, q0,
+                      std::min(kForwardQueryBlock, p.query_length - q0));
+  });
 }
 
 VIDTAG_EXPORT int vidtag_attention_backward_cpu(const vidtag_attention_shape* shape, const void* q,
@@ -507,13 +528,7 @@ VIDTAG_EXPORT int vidtag_attention_backward_cpu(const vidtag_attention_shape* sh
   p.grad_k = grad_k;
   p.grad_v = grad_v;
   const int64_t tasks = p.batch * p.heads;
-#pragma omp parallel
-  {
-    Workspace ws(p, true);
-#pragma omp for schedule(dynamic)
-    for (int64_t task = 0; task < tasks; ++task) {
-      path.backward_head(p, ws, task / p.heads, task % p.heads);
-    }
-  }
-  return vidtag::ok();
+  return run_tasks(kernel, p, true, tasks, [&](Workspace& ws, int64_t task) {
+    path.backward_head(p, ws, task / p.heads, task % p.heads);
+  });
 }
