@@ -37,7 +37,9 @@ namespace {
 
 // Keys per tile: a multiple of every path's gemm_nt block (2 vectors of 16 floats at most).
 constexpr int64_t kKeyTile = 64;
-constexpr int64_t kForwardQueryBlock = 32;
+// A whole number of every path's register blocks (6 and 8 rows for gemm_nt, 3 and 6 for gemm_nn),
+// so full query blocks have no row tail.
+constexpr int64_t kForwardQueryBlock = 48;
 constexpr int64_t kBackwardQueryBlock = 64;
 // What a key tile holds: no real key (skipped), some padding (its bias is added), only real keys.
 constexpr char kTileEmpty = 0;
