@@ -460,7 +460,7 @@ int run_tasks(const char* kernel, const Problem& p, bool backward, int64_t tasks
     workspaces.reserve(static_cast<std::size_t>(threads));
     for (int t = 0; t < threads; ++t) workspaces.emplace_back(p, backward);
   } catch (const std::bad_alloc&) {
-    return vidtag::fail(VIDTAG_ERR_INVALID_ARGUMENT, std::string(kernel) + ": out of memory for the workspaces");
+    return vidtag::fail(VIDTAG_ERR_OUT_OF_MEMORY, std::string(kernel) + ": out of memory for the workspaces");
   }
 #pragma omp parallel num_threads(threads)
   {

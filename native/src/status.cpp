@@ -69,6 +69,7 @@ VIDTAG_EXPORT const char* vidtag_status_string(int status) {
     case VIDTAG_ERR_INVALID_ARGUMENT: return "invalid argument";
     case VIDTAG_ERR_CUDA_UNAVAILABLE: return "CUDA unavailable";
     case VIDTAG_ERR_CUDA: return "CUDA error";
+    case VIDTAG_ERR_OUT_OF_MEMORY: return "out of memory";
     default: return "unknown status";
   }
 }

@@ -26,7 +26,8 @@ typedef enum vidtag_status {
   VIDTAG_OK = 0,
   VIDTAG_ERR_INVALID_ARGUMENT = 1, /* null pointer, negative count or size, unknown dtype */
   VIDTAG_ERR_CUDA_UNAVAILABLE = 2, /* built without CUDA, or no usable CUDA device */
-  VIDTAG_ERR_CUDA = 3              /* a CUDA call failed; see vidtag_last_error() */
+  VIDTAG_ERR_CUDA = 3,             /* a CUDA call failed; see vidtag_last_error() */
+  VIDTAG_ERR_OUT_OF_MEMORY = 4     /* a kernel's host workspace could not be allocated */
 } vidtag_status;
 
 /* Element type of tensors that may be fp32 or bf16. */
@@ -182,7 +183,8 @@ typedef struct vidtag_attention_shape {
 
 /* The CPU kernels' instruction set: AUTO picks the widest this CPU has (vidtag_cpu_features);
  * the others force a path (VIDTAG_ERR_INVALID_ARGUMENT when the CPU lacks it), so that every
- * path can be tested on one machine. BASELINE is plain x86-64 (SSE2). */
+ * path can be tested on one machine. BASELINE is portable scalar code, built for the compiler's
+ * default target (and the only path on other CPUs or compilers than x86-64 GCC). */
 #define VIDTAG_ISA_AUTO 0
 #define VIDTAG_ISA_BASELINE 1
 #define VIDTAG_ISA_AVX2 2
@@ -191,13 +193,14 @@ typedef struct vidtag_attention_shape {
 /* splitmix64 of (seed + (index + 1) * 0x9E3779B97F4A7C15), top 24 bits / 2^24: in [0, 1). */
 float vidtag_dropout_uniform(uint64_t seed, uint64_t index);
 
-/* Parallel over (item, head, query block) on the OpenMP runtime the library is linked with (the
- * one LibTorch ships, so the thread count is LibTorch's); no BLAS call. */
+/* On the OpenMP runtime the library is linked with (the one LibTorch ships, so the thread count
+ * is LibTorch's), no BLAS call: the forward parallel over (item, head, query block), the
+ * backward over (item, head). Results do not depend on the thread count. */
 int vidtag_attention_forward_cpu(const vidtag_attention_shape* shape, const void* q,
                                  const void* k, const void* v, const int32_t* key_lengths,
                                  const uint8_t* key_mask, void* out, float* lse, int isa);
 /* Gradients of sum(grad_out * out) with respect to q, k and v, from the forward's out and lse
- * (same shape, inputs and seed). grad_q is [B, Lq, heads*head_dim], grad_k and grad_v
+ * (same shape, inputs and seed; lse is required). grad_q is [B, Lq, heads*head_dim], grad_k and grad_v
  * [B, Lk, heads*head_dim], all contiguous and overwritten. */
 int vidtag_attention_backward_cpu(const vidtag_attention_shape* shape, const void* q,
                                   const void* k, const void* v, const int32_t* key_lengths,

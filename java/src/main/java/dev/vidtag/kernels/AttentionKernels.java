@@ -298,6 +298,7 @@ public final class AttentionKernels {
           throw new IllegalStateException(kernel + ": CUDA is unavailable: " + detail);
       case NativeKernels.ERR_INVALID_ARGUMENT ->
           throw new IllegalArgumentException(kernel + ": " + detail);
+      case NativeKernels.ERR_OUT_OF_MEMORY -> throw new OutOfMemoryError(kernel + ": " + detail);
       default -> throw new KernelException(kernel + " failed: " + detail);
     }
   }

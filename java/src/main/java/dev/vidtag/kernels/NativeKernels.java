@@ -35,6 +35,7 @@ final class NativeKernels {
   static final int ERR_INVALID_ARGUMENT = 1;
   static final int ERR_CUDA_UNAVAILABLE = 2;
   static final int ERR_CUDA = 3;
+  static final int ERR_OUT_OF_MEMORY = 4;
 
   static native @Cast("const char*") BytePointer vidtag_status_string(int status);
 
