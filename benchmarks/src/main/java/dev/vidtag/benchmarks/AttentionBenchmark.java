@@ -7,9 +7,11 @@ import dev.vidtag.kernels.AttentionKernels.Isa;
 import dev.vidtag.runtime.TorchRuntime;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorArrayRefOptional;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -100,7 +102,7 @@ public class AttentionBenchmark {
         Tensor v = call.v().detach().requires_grad_(true);
         Tensor out = torch.scaled_dot_product_attention(split(q), split(k), split(v),
             new TensorOptional(sdpaBias), 0.0, false, new DoubleOptional(), false);
-        out.backward(split(gradOut));
+        out.backward(split(gradOut), new BoolOptional(), false, new TensorArrayRefOptional());
       } else {
         Forward kept = AttentionKernels.forward(call, true, isa);
         AttentionKernels.backward(call, kept, gradOut, isa);
