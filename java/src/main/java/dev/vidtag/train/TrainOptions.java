@@ -179,6 +179,14 @@ public record TrainOptions(Path out, Data data, Model model, Optimization optimi
         workers);
   }
 
+  /** The same run validating on fold {@code fold} (from 0) of {@code folds} stratified folds. */
+  public TrainOptions withFold(int fold, int folds) {
+    Data foldData = new Data(data.directory(), data.validationRatio(), data.maxFrames(),
+        data.maxText(), folds, fold);
+    return new TrainOptions(out, foldData, model, optimization, adversarial, evaluation, seed,
+        workers);
+  }
+
   private static void requirePositive(String name, long value) {
     if (value < 1) {
       throw new IllegalArgumentException(name + " must be at least 1, got " + value);

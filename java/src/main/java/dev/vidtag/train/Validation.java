@@ -16,10 +16,12 @@ import dev.vidtag.eval.OfficialScore;
 import dev.vidtag.model.ModelInputs;
 import dev.vidtag.model.VideoClassifierModel;
 import java.nio.file.Path;
+import java.util.function.BiConsumer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /** Scoring a model on validation videos with the official score, as the trainer does. */
 public final class Validation {
@@ -62,36 +64,66 @@ public final class Validation {
   /** As above; when {@code labels} is not null, each sample's label is written into it too. */
   private static int[] topClasses(VideoClassifierModel model, SampleSource source,
       Collator collator, int batchSize, int workers, int[] labels) {
+    int[] predicted = new int[source.size()];
+    forEachBatch(model, source, collator, batchSize, workers, (batch, logits) -> {
+      long[] argmax = new long[batch.size()];
+      logits.argmax(new LongOptional(1), false).contiguous().data_ptr_long().get(argmax);
+      int[] indices = batch.sampleIndices();
+      for (int i = 0; i < indices.length; i++) {
+        predicted[indices[i]] = (int) argmax[i];
+      }
+      if (labels != null) {
+        long[] batchLabels = new long[batch.size()];
+        batch.labels().contiguous().data_ptr_long().get(batchLabels);
+        for (int i = 0; i < indices.length; i++) {
+          labels[indices[i]] = (int) batchLabels[i];
+        }
+      }
+    });
+    return predicted;
+  }
+
+  /**
+   * The model's float32 logits for every sample of {@code source}, row-major {@code [samples,
+   * classes]} in the source's order, in evaluation mode: the scores {@link #topClasses} ranks.
+   */
+  public static float[] logits(VideoClassifierModel model, SampleSource source,
+      Collator collator, int batchSize, int workers) {
+    int classes = model.config().numClasses();
+    float[] values = new float[Math.multiplyExact(source.size(), classes)];
+    forEachBatch(model, source, collator, batchSize, workers, (batch, logits) -> {
+      float[] rows = new float[batch.size() * classes];
+      logits.to(ScalarType.Float).contiguous().data_ptr_float().get(rows);
+      int[] indices = batch.sampleIndices();
+      for (int i = 0; i < indices.length; i++) {
+        System.arraycopy(rows, i * classes, values, indices[i] * classes, classes);
+      }
+    });
+    return values;
+  }
+
+  /**
+   * Forwards every sample of {@code source} in order, without gradients and in evaluation mode
+   * (the model's mode is restored after), handing each batch and its logits {@code [B, C]} to
+   * {@code consumer} inside the batch's pointer scope.
+   */
+  private static void forEachBatch(VideoClassifierModel model, SampleSource source,
+      Collator collator, int batchSize, int workers, BiConsumer<Batch, Tensor> consumer) {
     boolean wasTraining = model.is_training();
     model.train(false);
     int n = source.size();
-    int[] predicted = new int[n];
     try (NoGradGuard noGrad = new NoGradGuard();
          Loader loader = new Loader(source, BatchPlan.inOrder(n, batchSize), collator,
              new Loader.Options(workers, 4, 0))) {
       Loader.Epoch batches = loader.epoch(0);
       while (batches.hasNext()) {
         try (Batch batch = batches.next(); PointerScope scope = new PointerScope()) {
-          Tensor logits = model.forward(new ModelInputs(batch.textIds(), batch.textMask(),
-              batch.frames(), batch.frameMask())).logits();
-          long[] argmax = new long[batch.size()];
-          logits.argmax(new LongOptional(1), false).contiguous().data_ptr_long().get(argmax);
-          int[] indices = batch.sampleIndices();
-          for (int i = 0; i < indices.length; i++) {
-            predicted[indices[i]] = (int) argmax[i];
-          }
-          if (labels != null) {
-            long[] batchLabels = new long[batch.size()];
-            batch.labels().contiguous().data_ptr_long().get(batchLabels);
-            for (int i = 0; i < indices.length; i++) {
-              labels[indices[i]] = (int) batchLabels[i];
-            }
-          }
+          consumer.accept(batch, model.forward(new ModelInputs(batch.textIds(),
+              batch.textMask(), batch.frames(), batch.frameMask())).logits());
         }
       }
     } finally {
       model.train(wasTraining);
     }
-    return predicted;
   }
 }

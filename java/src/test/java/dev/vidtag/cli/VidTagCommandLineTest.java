@@ -59,4 +59,30 @@ class VidTagCommandLineTest {
     assertEquals(2, notARun.exitCode());
     assertTrue(notARun.err().contains("holds no resumable run"), notARun.err());
   }
+
+  @Test
+  void kfoldNamesWhatIsMissingOrHasNoUse(@TempDir Path dir) {
+    CommandLineRunner.Output noFolds = run("kfold", "--arch", "single");
+    assertEquals(2, noFolds.exitCode());
+    assertEquals("vidtag kfold: error: missing --folds (required unless --resume)",
+        noFolds.err().strip());
+
+    CommandLineRunner.Output ratio = run("kfold", "--folds", "5", "--val-ratio", "0.2");
+    assertEquals(2, ratio.exitCode());
+    assertEquals("vidtag kfold: error: --val-ratio has no use in k-fold: each fold validates in "
+        + "turn", ratio.err().strip());
+
+    CommandLineRunner.Output fold = run("kfold", "--folds", "5", "--fold", "1");
+    assertEquals(2, fold.exitCode());
+    assertTrue(fold.err().contains("--fold"), fold.err());
+
+    CommandLineRunner.Output extra = run("kfold", "--resume", dir.toString(), "--folds", "3");
+    assertEquals(2, extra.exitCode());
+    assertEquals("vidtag kfold: error: --resume continues with the run's own options; drop "
+        + "--folds", extra.err().strip());
+
+    CommandLineRunner.Output notAKFold = run("kfold", "--resume", dir.toString());
+    assertEquals(2, notAKFold.exitCode());
+    assertTrue(notAKFold.err().contains("not a run of vidtag kfold"), notAKFold.err());
+  }
 }
