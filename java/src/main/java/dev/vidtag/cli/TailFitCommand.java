@@ -3,13 +3,16 @@ package dev.vidtag.cli;
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.Dataset;
 import dev.vidtag.data.ValidationSplit;
+import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.eval.OfficialScore;
 import dev.vidtag.infer.EnsembleMember;
 import dev.vidtag.infer.Fuse;
 import dev.vidtag.infer.Precision;
+import dev.vidtag.infer.SplitLogits;
 import dev.vidtag.infer.TailAdjustment;
 import dev.vidtag.infer.VideoClassifier;
 import dev.vidtag.io.DataException;
+import dev.vidtag.train.KFold;
 import dev.vidtag.train.TrainOptions;
 import dev.vidtag.train.Trainer;
 import java.io.PrintWriter;
@@ -21,6 +24,7 @@ import java.util.function.BiPredicate;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -28,11 +32,13 @@ import picocli.CommandLine.Spec;
  * {@code vidtag tail-fit}: fits a tail adjustment on the validation part of the labeled split, the
  * part {@code vidtag train} held out. With {@code --run} the split comes from the runs' own
  * options, so it cannot silently differ from the one the models were trained on; without it,
- * {@code --val-ratio} and {@code --seed} must be the ones training used.
+ * {@code --val-ratio} and {@code --seed} must be the ones training used. With {@code --kfold}
+ * it fits on every labeled video, from the out-of-fold logits of a {@code vidtag kfold} run.
  */
 @Command(name = "tail-fit", mixinStandardHelpOptions = true,
     description = "Fits the tail-class adjustment (none, probability multipliers or logit adjustment) "
-        + "that scores best on the validation part of the labeled split.")
+        + "that scores best on the validation part of the labeled split, or on a k-fold's "
+        + "out-of-fold logits of every labeled video.")
 final class TailFitCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -47,9 +53,15 @@ final class TailFitCommand implements Callable<Integer> {
       description = "The dataset the models were trained on (its labeled split); taken from --run when given.")
   Path data;
 
-  @Option(names = "--model", required = true, paramLabel = "MODEL_DIR[=WEIGHT]",
+  @Option(names = "--model", paramLabel = "MODEL_DIR[=WEIGHT]",
       description = "A model directory and its weight in the ensemble (default 1); repeat for an ensemble.")
-  List<String> models;
+  List<String> models = List.of();
+
+  @Option(names = "--kfold", paramLabel = "DIR",
+      description = "A finished vidtag kfold run: fit on its out-of-fold logits (every labeled "
+          + "video, scored by the fold that held it out) instead of running models (no --run, "
+          + "--data or --model then).")
+  Path kfold;
 
   @Option(names = "--out", required = true, paramLabel = "FILE.json",
       description = "The adjustment, for 'vidtag predict --tail-adjust'.")
@@ -99,6 +111,12 @@ final class TailFitCommand implements Callable<Integer> {
     if (batchSize < 1) {
       throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
     }
+    if (kfold != null) {
+      return fitOutOfFold();
+    }
+    if (models.isEmpty()) {
+      throw new IllegalArgumentException("give --model (the models to fit for) or --kfold");
+    }
     Held held = heldOut();
     VideoClassifier.Options options = VideoClassifier.Options.defaults()
         .withDevice(runtime.deviceSpec())
@@ -118,19 +136,60 @@ final class TailFitCommand implements Callable<Integer> {
         fit = TailAdjustment.fitOnValidation(classifier, dataset, split, batchSize, categories);
       }
       fit.write(out);
-      PrintWriter printer = spec.commandLine().getOut();
-      printer.printf(Locale.ROOT, "%d validation videos (%s%s), %d training videos%n",
+      report(fit, String.format(Locale.ROOT, "%d validation videos (%s%s), %d training videos",
           split.validation().size(), held.describe(),
-          runs.isEmpty() ? "" : " from the run's options", split.training().size());
-      printer.println("                     lv1 micro  lv1 macro  lv2 micro  lv2 macro  mean F1");
-      print(printer, "before (none)", fit.before());
-      print(printer, "after (" + fit.adjustment() + ")", fit.after());
-      printer.printf(Locale.ROOT, "wrote %s (best of %d settings)%n", out, fit.candidates().size());
-      printer.flush();
+          runs.isEmpty() ? "" : " from the run's options", split.training().size()));
       return 0;
     } catch (DataException e) {
       throw new IllegalArgumentException(e.getMessage(), e);
     }
+  }
+
+  /**
+   * Fits on a k-fold's out-of-fold logits, against the counts of every labeled video: each
+   * fold's model trained on (K - 1) / K of them, a scale that the multiplier fit absorbs and
+   * logit adjustment ignores.
+   */
+  private int fitOutOfFold() {
+    List<String> others = spec.commandLine().getParseResult().matchedOptions().stream()
+        .map(OptionSpec::longestName)
+        .filter(name -> !List.of("--kfold", "--out", "--threads", "--device").contains(name))
+        .toList();
+    if (!others.isEmpty()) {
+      throw new IllegalArgumentException("--kfold fits on the k-fold's own logits and videos; "
+          + "drop " + String.join(", ", others));
+    }
+    try {
+      KFold.OutOfFold oof = KFold.read(kfold);
+      Dataset dataset = Dataset.at(oof.data());
+      List<VideoAnnotation> labeled = dataset.labeledVideos();
+      List<String> ids = labeled.stream().map(VideoAnnotation::id).toList();
+      if (!ids.equals(oof.videoIds())) {
+        throw DataException.at(kfold.resolve(KFold.FOLDS), null, "videos", "lists other videos "
+            + "than the labeled split of " + oof.data() + " (" + oof.videoIds().size()
+            + " against " + ids.size() + "): the dataset changed since the k-fold");
+      }
+      CategoryMap categories = CategoryMap.official();
+      TailAdjustment.Fit fit = TailAdjustment.fit(new SplitLogits(ids, oof.classes(),
+          oof.logits()), labeled.stream().mapToInt(categories::lv2Of).toArray(),
+          categories.lv2Counts(labeled), categories);
+      fit.write(out);
+      report(fit, String.format(Locale.ROOT, "%d out-of-fold videos (%d folds of %s)",
+          ids.size(), oof.folds(), oof.data()));
+      return 0;
+    } catch (DataException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+  }
+
+  private void report(TailAdjustment.Fit fit, String videos) {
+    PrintWriter printer = spec.commandLine().getOut();
+    printer.println(videos);
+    printer.println("                     lv1 micro  lv1 macro  lv2 micro  lv2 macro  mean F1");
+    print(printer, "before (none)", fit.before());
+    print(printer, "after (" + fit.adjustment() + ")", fit.after());
+    printer.printf(Locale.ROOT, "wrote %s (best of %d settings)%n", out, fit.candidates().size());
+    printer.flush();
   }
 
   /**

@@ -1,21 +1,30 @@
 package dev.vidtag.train;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.Dataset;
+import dev.vidtag.data.FrameFeatures;
 import dev.vidtag.data.InputPipeline;
 import dev.vidtag.data.InputPipeline.Mode;
+import dev.vidtag.data.NpyReader;
 import dev.vidtag.data.NpyWriter;
 import dev.vidtag.data.ValidationSplit;
 import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.data.ZipFeatureStore;
 import dev.vidtag.eval.OfficialScore;
 import dev.vidtag.io.AtomicFiles;
+import dev.vidtag.io.DataException;
 import dev.vidtag.model.ModelDirectory;
 import dev.vidtag.model.VideoClassifierModel;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -81,6 +90,19 @@ public final class KFold {
   public record Result(List<Trainer.Result> folds, List<String> videoIds, int classes,
       int[] foldOfVideo, float[] outOfFoldLogits, OfficialScore outOfFoldScore) {}
 
+  /**
+   * The outputs of a finished k-fold run, read back from its directory.
+   *
+   * @param data the dataset it was trained on
+   * @param folds the number of folds
+   * @param videoIds the labeled videos, in the order of the logits' rows
+   * @param classes the logits' columns
+   * @param foldOfVideo the fold each video validated in
+   * @param logits row-major {@code [videos, classes]}
+   */
+  public record OutOfFold(Path data, int folds, List<String> videoIds, int classes,
+      int[] foldOfVideo, float[] logits) {}
+
   private final Options options;
   private final boolean resume;
 
@@ -102,6 +124,59 @@ public final class KFold {
     Options started = RunDirectory.readOptions(directory, Options.class, "vidtag kfold");
     return new KFold(new Options(started.folds(),
         started.training().withOut(directory).withWorkers(workers)), true);
+  }
+
+  /**
+   * Reads {@code oof_logits.npy} and {@code folds.json} of the finished k-fold run in
+   * {@code directory}.
+   *
+   * @throws DataException naming the file and the field when they are malformed or disagree
+   */
+  public static OutOfFold read(Path directory) {
+    Options started = RunDirectory.readOptions(directory, Options.class, "vidtag kfold");
+    Path logitsFile = directory.resolve(OUT_OF_FOLD_LOGITS);
+    Path foldsFile = directory.resolve(FOLDS);
+    if (!Files.isRegularFile(logitsFile) || !Files.isRegularFile(foldsFile)) {
+      throw new IllegalArgumentException(directory + " has no " + OUT_OF_FOLD_LOGITS + " and "
+          + FOLDS + " yet: the k-fold has not finished (continue it with vidtag kfold --resume)");
+    }
+    List<String> ids = new ArrayList<>();
+    List<Integer> folds = new ArrayList<>();
+    try {
+      JsonNode videos;
+      try {
+        videos = JSON.readTree(foldsFile.toFile()).path("videos");
+      } catch (JsonProcessingException e) {
+        throw DataException.at(foldsFile, null, null, "not JSON: " + e.getOriginalMessage(), e);
+      }
+      if (!videos.isArray()) {
+        throw DataException.at(foldsFile, null, "videos", "missing or not an array");
+      }
+      for (JsonNode video : videos) {
+        String id = video.path("id").asText(null);
+        if (id == null || !video.path("fold").canConvertToInt()
+            || video.get("fold").asInt() < 0 || video.get("fold").asInt() >= started.folds()) {
+          throw DataException.at(foldsFile, id, "fold", "needs an id and a fold from 0 to "
+              + (started.folds() - 1) + ", got " + video);
+        }
+        ids.add(id);
+        folds.add(video.get("fold").asInt());
+      }
+      FrameFeatures npy = NpyReader.read(ByteBuffer.wrap(Files.readAllBytes(logitsFile)),
+          logitsFile, null, true);
+      if (npy.type() != FrameFeatures.ElementType.FLOAT32 || npy.frames() != ids.size()) {
+        throw DataException.at(logitsFile, null, null, "expected float32 [" + ids.size()
+            + ", classes] for the " + ids.size() + " videos of " + FOLDS + ", got "
+            + npy.type() + " [" + npy.frames() + ", " + npy.dim() + "]");
+      }
+      float[] logits = new float[Math.multiplyExact(npy.frames(), npy.dim())];
+      npy.data().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(logits);
+      return new OutOfFold(started.training().data().directory(), started.folds(),
+          List.copyOf(ids), npy.dim(), folds.stream().mapToInt(Integer::intValue).toArray(),
+          logits);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the outputs of " + directory, e);
+    }
   }
 
   /** Where fold {@code k}'s run lives in the k-fold directory. */

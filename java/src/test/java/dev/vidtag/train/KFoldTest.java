@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vidtag.cli.CommandLineRunner;
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.Dataset;
 import dev.vidtag.data.FrameFeatures;
@@ -19,6 +20,7 @@ import dev.vidtag.eval.OfficialScore;
 import dev.vidtag.infer.SplitLogits;
 import dev.vidtag.infer.VideoClassifier;
 import dev.vidtag.io.AtomicFiles;
+import dev.vidtag.io.DataException;
 import dev.vidtag.model.Architecture;
 import dev.vidtag.model.HuggingFaceBert;
 import dev.vidtag.runtime.TorchRuntime;
@@ -31,8 +33,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,14 +49,18 @@ class KFoldTest {
 
   @TempDir static Path dir;
   static Path data;
+  static Path out;
+  static KFold.Result result;
 
   @BeforeAll
-  static void generate() {
+  static void generateAndRun() {
     TorchRuntime.initialize();
     data = dir.resolve("data");
     new SyntheticDataset(new SyntheticDataset.Options(480, 0, 0, 32,
         SyntheticDataset.FrameKind.NPY, 5))
         .write(data, (directory, config, seed) -> HuggingFaceBert.writeRandomWeights(directory, seed));
+    out = dir.resolve("kfold");
+    result = new KFold(new KFold.Options(FOLDS, training(out))).run();
   }
 
   private static TrainOptions training(Path out) {
@@ -63,11 +71,7 @@ class KFoldTest {
   }
 
   @Test
-  void everyVideoGetsTheLogitsOfTheRunThatHeldItOutAndAnInterruptedKFoldContinues()
-      throws IOException {
-    Path out = dir.resolve("kfold");
-    KFold.Result result = new KFold(new KFold.Options(FOLDS, training(out))).run();
-
+  void everyVideoGetsTheLogitsOfTheRunThatHeldItOut() throws IOException {
     Dataset dataset = Dataset.at(data);
     List<VideoAnnotation> labeled = dataset.labeledVideos();
     assertEquals(labeled.stream().map(VideoAnnotation::id).toList(), result.videoIds(),
@@ -127,28 +131,70 @@ class KFoldTest {
     assertThrows(IllegalArgumentException.class,
         () -> new KFold(new KFold.Options(FOLDS, training(out))).run(),
         "a new k-fold refuses a directory that holds one");
+  }
 
-    // interrupted after fold 1: fold 2 never started, nothing written at the end
-    AtomicFiles.deleteRecursively(KFold.directory(out, 2));
-    Files.delete(out.resolve(KFold.OUT_OF_FOLD_LOGITS));
-    Files.delete(out.resolve(KFold.FOLDS));
-    long fold0Steps = stepRecords(KFold.directory(out, 0));
-    KFold.Result resumed = KFold.resuming(out, 1).run();
+  @Test
+  void tailFitTakesTheOutOfFoldLogits() throws IOException {
+    KFold.OutOfFold read = KFold.read(out);
+    assertEquals(result.videoIds(), read.videoIds());
+    assertArrayEquals(result.foldOfVideo(), read.foldOfVideo());
+    assertArrayEquals(result.outOfFoldLogits(), read.logits(), 0f);
+    assertEquals(data.toAbsolutePath(), read.data().toAbsolutePath());
 
-    assertEquals(fold0Steps, stepRecords(KFold.directory(out, 0)), "a finished fold is kept");
+    Path tail = dir.resolve("tail.json");
+    CommandLineRunner.Output fit = CommandLineRunner.run("tail-fit", "--kfold", out.toString(),
+        "--out", tail.toString());
+    assertEquals(0, fit.exitCode(), fit.err());
+    assertTrue(fit.out().startsWith("480 out-of-fold videos (3 folds of "), fit.out());
+    String before = fit.out().lines().filter(l -> l.startsWith("before (none)")).findFirst()
+        .orElseThrow();
+    assertTrue(before.endsWith(String.format(Locale.ROOT, "%.4f",
+        result.outOfFoldScore().mean())), "before: the k-fold's out-of-fold score; " + before);
+    assertTrue(Files.isRegularFile(tail));
+
+    CommandLineRunner.Output withModel = CommandLineRunner.run("tail-fit", "--kfold",
+        out.toString(), "--model", out.resolve("fold-0/best").toString(), "--out",
+        tail.toString());
+    assertEquals(2, withModel.exitCode());
+    assertTrue(withModel.err().contains("drop --model"), withModel.err());
+
+    Path broken = dir.resolve("kfold-broken");
+    Files.createDirectories(broken);
+    Files.copy(out.resolve(RunDirectory.OPTIONS), broken.resolve(RunDirectory.OPTIONS));
+    Files.copy(out.resolve(KFold.OUT_OF_FOLD_LOGITS), broken.resolve(KFold.OUT_OF_FOLD_LOGITS));
+    Files.writeString(broken.resolve(KFold.FOLDS),
+        "{\"folds\": 3, \"videos\": [{\"id\": \"video-x\", \"fold\": 3}]}");
+    DataException e = assertThrows(DataException.class, () -> KFold.read(broken));
+    assertTrue(e.getMessage().contains(KFold.FOLDS) && e.getMessage().contains("video-x")
+        && e.getMessage().contains("fold from 0 to 2"), e.getMessage());
+  }
+
+  @Test
+  void anInterruptedKFoldContinues() throws IOException {
+    // a copy interrupted after fold 1: fold 2 never started, nothing written at the end
+    Path copy = dir.resolve("kfold-interrupted");
+    copyTree(out, copy);
+    AtomicFiles.deleteRecursively(KFold.directory(copy, 2));
+    Files.delete(copy.resolve(KFold.OUT_OF_FOLD_LOGITS));
+    Files.delete(copy.resolve(KFold.FOLDS));
+    long fold0Steps = stepRecords(KFold.directory(copy, 0));
+    KFold.Result resumed = KFold.resuming(copy, 1).run();
+
+    assertEquals(fold0Steps, stepRecords(KFold.directory(copy, 0)), "a finished fold is kept");
     assertEquals(result.folds().get(2).steps(), resumed.folds().get(2).steps());
-    assertTrue(stepRecords(KFold.directory(out, 2)) > 0, "the missing fold trained again");
+    assertTrue(stepRecords(KFold.directory(copy, 2)) > 0, "the missing fold trained again");
     assertArrayEquals(result.foldOfVideo(), resumed.foldOfVideo());
-    float[] again = readLogits(out.resolve(KFold.OUT_OF_FOLD_LOGITS), labeled.size());
-    for (int r = 0; r < labeled.size(); r++) {
+    float[] before = result.outOfFoldLogits();
+    float[] again = readLogits(copy.resolve(KFold.OUT_OF_FOLD_LOGITS), result.videoIds().size());
+    for (int r = 0; r < result.videoIds().size(); r++) {
       if (result.foldOfVideo()[r] < 2) {
         for (int c = 0; c < CLASSES; c++) {
-          assertEquals(written[r * CLASSES + c], again[r * CLASSES + c], 1e-6f,
-              labeled.get(r).id());
+          assertEquals(before[r * CLASSES + c], again[r * CLASSES + c], 1e-6f,
+              result.videoIds().get(r));
         }
       }
     }
-    assertTrue(Files.isRegularFile(out.resolve(KFold.FOLDS)));
+    assertTrue(Files.isRegularFile(copy.resolve(KFold.FOLDS)));
   }
 
   @Test
@@ -179,6 +225,14 @@ class KFoldTest {
     float[] values = new float[videos * CLASSES];
     npy.data().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
     return values;
+  }
+
+  private static void copyTree(Path from, Path to) throws IOException {
+    try (Stream<Path> paths = Files.walk(from)) {
+      for (Path path : paths.toList()) {
+        Files.copy(path, to.resolve(from.relativize(path).toString()));
+      }
+    }
   }
 
   /** How many training-step lines a run's metrics log holds. */
