@@ -4,6 +4,7 @@ import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.Dataset;
 import dev.vidtag.data.Shard;
 import dev.vidtag.eval.ResultFile;
+import dev.vidtag.infer.EnsembleFile;
 import dev.vidtag.infer.EnsembleMember;
 import dev.vidtag.infer.Fuse;
 import dev.vidtag.infer.Precision;
@@ -44,9 +45,14 @@ final class PredictCommand implements Callable<Integer> {
       description = "The split to predict, by name (default: ${DEFAULT-VALUE}).")
   String split;
 
-  @Option(names = "--model", required = true, paramLabel = "MODEL_DIR[=WEIGHT]",
+  @Option(names = "--model", paramLabel = "MODEL_DIR[=WEIGHT]",
       description = "A model directory and its weight in the ensemble (default 1); repeat for an ensemble.")
-  List<String> models;
+  List<String> models = List.of();
+
+  @Option(names = "--ensemble", paramLabel = "ENSEMBLE.json",
+      description = "An ensemble written by 'vidtag fit-ensemble' (its models, weights and fusion) "
+          + "instead of --model.")
+  Path ensemble;
 
   @Option(names = "--out", required = true, paramLabel = "RESULT.csv",
       description = "The result file: one '<id>,<category_id>' line per video, in annotation order.")
@@ -102,7 +108,9 @@ final class PredictCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
     }
     Shard part = shard == null ? Shard.WHOLE : Shard.parse(shard);
-    BudgetedPrediction.Settings budgeted = budgetSettings();
+    EnsembleFile chosen = ensemble();
+    List<EnsembleMember> members = chosen.members();
+    BudgetedPrediction.Settings budgeted = budgetSettings(members.size());
     if (budgeted != null && shard != null) {
       throw new IllegalArgumentException("--shard and a time budget do not go together yet: "
           + "predict the whole split within the budget, or shards without one");
@@ -111,8 +119,7 @@ final class PredictCommand implements Callable<Integer> {
     VideoClassifier.Options options = VideoClassifier.Options.defaults()
         .withDevice(runtime.deviceSpec())
         .withPrecision(Precision.parse(precision))
-        .withFuse(Fuse.parse(fuse));
-    List<EnsembleMember> members = models.stream().map(EnsembleMember::parse).toList();
+        .withFuse(chosen.fuse());
     CategoryMap categories = CategoryMap.official();
     try {
       TailAdjustment tail = tailAdjust.equals("none") ? null : TailAdjustment.read(Path.of(tailAdjust));
@@ -148,8 +155,28 @@ final class PredictCommand implements Callable<Integer> {
     }
   }
 
+  /** The members and the fusion: from --model and --fuse, or from --ensemble's file. */
+  private EnsembleFile ensemble() {
+    if ((ensemble == null) == models.isEmpty()) {
+      throw new IllegalArgumentException("give the models with --model, or an ensemble file "
+          + "with --ensemble (not both)");
+    }
+    if (ensemble == null) {
+      return new EnsembleFile(Fuse.parse(fuse),
+          models.stream().map(EnsembleMember::parse).toList());
+    }
+    if (spec.commandLine().getParseResult().hasMatchedOption("--fuse")) {
+      throw new IllegalArgumentException("--ensemble brings its own fusion; drop --fuse");
+    }
+    try {
+      return EnsembleFile.read(ensemble);
+    } catch (DataException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+  }
+
   /** The budget's settings, or null without --time-budget and --min-qps. */
-  private BudgetedPrediction.Settings budgetSettings() {
+  private BudgetedPrediction.Settings budgetSettings(int memberCount) {
     if (timeBudget != null && minQps != null) {
       throw new IllegalArgumentException("--time-budget and --min-qps exclude each other: give one");
     }
@@ -176,7 +203,7 @@ final class PredictCommand implements Callable<Integer> {
     Precision requested = Precision.parse(precision);
     Allowance allowance;
     try {
-      allowance = Allowance.parse(allow == null ? List.of() : allow, models.size(), requested,
+      allowance = Allowance.parse(allow == null ? List.of() : allow, memberCount, requested,
           runtime.deviceSpec().kind() == DeviceSpec.Kind.CPU);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("--allow " + e.getMessage(), e);

@@ -161,14 +161,8 @@ final class TailFitCommand implements Callable<Integer> {
     }
     try {
       KFold.OutOfFold oof = KFold.read(kfold);
-      Dataset dataset = Dataset.at(oof.data());
-      List<VideoAnnotation> labeled = dataset.labeledVideos();
-      List<String> ids = labeled.stream().map(VideoAnnotation::id).toList();
-      if (!ids.equals(oof.videoIds())) {
-        throw DataException.at(kfold.resolve(KFold.FOLDS), null, "videos", "lists other videos "
-            + "than the labeled split of " + oof.data() + " (" + oof.videoIds().size()
-            + " against " + ids.size() + "): the dataset changed since the k-fold");
-      }
+      List<VideoAnnotation> labeled = oof.videos();
+      List<String> ids = oof.videoIds();
       CategoryMap categories = CategoryMap.official();
       TailAdjustment.Fit fit = TailAdjustment.fit(new SplitLogits(ids, oof.classes(),
           oof.logits()), labeled.stream().mapToInt(categories::lv2Of).toArray(),

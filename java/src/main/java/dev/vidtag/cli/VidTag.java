@@ -16,8 +16,8 @@ import picocli.CommandLine.Spec;
     subcommands = {SynthCommand.class, InspectCommand.class, DemoCommand.class, DoctorCommand.class,
         ImportClipCommand.class, ExtractFeaturesCommand.class,
         EvaluateCommand.class, ImportCommand.class, TrainCommand.class, PretrainCommand.class,
-        KFoldCommand.class, SwaCommand.class, PredictCommand.class, MergeResultsCommand.class, TailFitCommand.class,
-        ServeCommand.class, CommandLine.HelpCommand.class})
+        KFoldCommand.class, SwaCommand.class, PredictCommand.class, MergeResultsCommand.class,
+        TailFitCommand.class, FitEnsembleCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
 public final class VidTag implements Runnable {
   @Spec CommandSpec spec;
 

@@ -95,13 +95,17 @@ public final class KFold {
    *
    * @param data the dataset it was trained on
    * @param folds the number of folds
-   * @param videoIds the labeled videos, in the order of the logits' rows
+   * @param videos the dataset's labeled videos, in the order of the logits' rows
    * @param classes the logits' columns
    * @param foldOfVideo the fold each video validated in
    * @param logits row-major {@code [videos, classes]}
    */
-  public record OutOfFold(Path data, int folds, List<String> videoIds, int classes,
-      int[] foldOfVideo, float[] logits) {}
+  public record OutOfFold(Path data, int folds, List<VideoAnnotation> videos, int classes,
+      int[] foldOfVideo, float[] logits) {
+    public List<String> videoIds() {
+      return videos.stream().map(VideoAnnotation::id).toList();
+    }
+  }
 
   private final Options options;
   private final boolean resume;
@@ -128,9 +132,10 @@ public final class KFold {
 
   /**
    * Reads {@code oof_logits.npy} and {@code folds.json} of the finished k-fold run in
-   * {@code directory}.
+   * {@code directory}, with the labeled videos of its dataset they must list.
    *
-   * @throws DataException naming the file and the field when they are malformed or disagree
+   * @throws DataException naming the file and the field when they are malformed, disagree with
+   *     each other or with the dataset
    */
   public static OutOfFold read(Path directory) {
     Options started = RunDirectory.readOptions(directory, Options.class, "vidtag kfold");
@@ -171,9 +176,15 @@ public final class KFold {
       }
       float[] logits = new float[Math.multiplyExact(npy.frames(), npy.dim())];
       npy.data().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(logits);
-      return new OutOfFold(started.training().data().directory(), started.folds(),
-          List.copyOf(ids), npy.dim(), folds.stream().mapToInt(Integer::intValue).toArray(),
-          logits);
+      Path data = started.training().data().directory();
+      List<VideoAnnotation> labeled = Dataset.at(data).labeledVideos();
+      if (!labeled.stream().map(VideoAnnotation::id).toList().equals(ids)) {
+        throw DataException.at(foldsFile, null, "videos", "lists other videos than the labeled "
+            + "split of " + data + " (" + ids.size() + " against " + labeled.size()
+            + "): the dataset changed since the k-fold");
+      }
+      return new OutOfFold(data, started.folds(), labeled, npy.dim(),
+          folds.stream().mapToInt(Integer::intValue).toArray(), logits);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read the outputs of " + directory, e);
     }

@@ -17,7 +17,9 @@ import dev.vidtag.data.ValidationSplit;
 import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.data.ZipFeatureStore;
 import dev.vidtag.eval.OfficialScore;
+import dev.vidtag.infer.EnsembleFile;
 import dev.vidtag.infer.EnsembleMember;
+import dev.vidtag.infer.Fuse;
 import dev.vidtag.infer.SplitLogits;
 import dev.vidtag.infer.TailAdjustment;
 import dev.vidtag.infer.TinyModels;
@@ -195,6 +197,33 @@ class PredictCommandTest {
     assertTrue(out.out().contains("1 model, fuse probs, bf16, dynamic padding"), out.out());
     assertEquals(0, CommandLineRunner.run("evaluate", "--pred", result.toString(), "--truth",
         data.resolve("truth_test_a.csv").toString()).exitCode());
+  }
+
+  @Test
+  void anEnsembleFilePredictsAsItsMembersGivenByHand() throws IOException {
+    Path file = dir.resolve("ensemble.json");
+    new EnsembleFile(Fuse.PROBS, ensemble()).write(file, null);
+    Path byHand = dir.resolve("by-hand.npy");
+    Output hand = CommandLineRunner.run("predict", "--data", data.toString(), "--model",
+        single + "=0.4", "--model", doubleStream + "=0.6", "--fuse", "probs", "--out",
+        dir.resolve("by-hand.csv").toString(), "--logits-out", byHand.toString());
+    assertEquals(0, hand.exitCode(), hand.err());
+    Path fromFile = dir.resolve("from-file.npy");
+    Output ensembled = CommandLineRunner.run("predict", "--data", data.toString(), "--ensemble",
+        file.toString(), "--out", dir.resolve("from-file.csv").toString(), "--logits-out",
+        fromFile.toString());
+    assertEquals(0, ensembled.exitCode(), ensembled.err());
+    assertTrue(ensembled.out().contains("2 models, fuse probs"), ensembled.out());
+    assertArrayEquals(Files.readAllBytes(byHand), Files.readAllBytes(fromFile));
+
+    Output both = CommandLineRunner.run("predict", "--data", data.toString(), "--ensemble",
+        file.toString(), "--model", single.toString(), "--out", dir.resolve("x.csv").toString());
+    assertEquals(2, both.exitCode());
+    assertTrue(both.err().contains("not both"), both.err());
+    Output fuse = CommandLineRunner.run("predict", "--data", data.toString(), "--ensemble",
+        file.toString(), "--fuse", "logits", "--out", dir.resolve("x.csv").toString());
+    assertEquals(2, fuse.exitCode());
+    assertTrue(fuse.err().contains("drop --fuse"), fuse.err());
   }
 
   @Test

@@ -17,6 +17,8 @@ import dev.vidtag.data.SyntheticDataset;
 import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.data.ZipFeatureStore;
 import dev.vidtag.eval.OfficialScore;
+import dev.vidtag.infer.EnsembleFile;
+import dev.vidtag.infer.Fuse;
 import dev.vidtag.infer.SplitLogits;
 import dev.vidtag.infer.VideoClassifier;
 import dev.vidtag.io.AtomicFiles;
@@ -167,6 +169,29 @@ class KFoldTest {
     DataException e = assertThrows(DataException.class, () -> KFold.read(broken));
     assertTrue(e.getMessage().contains(KFold.FOLDS) && e.getMessage().contains("video-x")
         && e.getMessage().contains("fold from 0 to 2"), e.getMessage());
+  }
+
+  @Test
+  void fitEnsembleWeighsKFoldRunsByTheirOutOfFoldScore() throws IOException {
+    Path file = dir.resolve("ensemble.json");
+    CommandLineRunner.Output fit = CommandLineRunner.run("fit-ensemble", "--kfold",
+        out.toString(), "--kfold", out.toString(), "--step", "0.1", "--out", file.toString());
+    assertEquals(0, fit.exitCode(), fit.err());
+    assertTrue(fit.out().startsWith("480 out-of-fold videos, 2 k-fold runs, 12 weightings tried"),
+        fit.out());
+    String expected = String.format(Locale.ROOT, "%.4f", result.outOfFoldScore().mean());
+    assertTrue(fit.out().contains("equal weights    mean F1 " + expected)
+        && fit.out().contains("fitted weights   mean F1 " + expected),
+        "one run twice: every weighting scores as the run alone, and the tie keeps equal "
+            + "weights; " + fit.out());
+    EnsembleFile ensemble = EnsembleFile.read(file);
+    assertEquals(Fuse.LOGITS, ensemble.fuse());
+    assertEquals(2 * FOLDS, ensemble.members().size(), "every fold model of both runs");
+    for (int i = 0; i < ensemble.members().size(); i++) {
+      assertEquals(KFold.directory(out, i % FOLDS).resolve("best").toAbsolutePath().normalize(),
+          ensemble.members().get(i).modelDirectory());
+      assertEquals(0.5 / FOLDS, ensemble.members().get(i).weight(), 1e-12);
+    }
   }
 
   @Test
