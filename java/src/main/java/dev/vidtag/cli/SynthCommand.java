@@ -16,7 +16,7 @@ import picocli.CommandLine.Spec;
 /** {@code vidtag synth}: a synthetic dataset in the official layout. */
 @Command(name = "synth", mixinStandardHelpOptions = true,
     description = "Writes a synthetic dataset in the official layout (annotations, zip_feats, "
-        + "optionally zip_frames), truth_test_a.csv and a tiny BERT text-model/.")
+        + "optionally zip_frames), truth_test_a.csv and truth_unlabeled.csv (never read by training) and a tiny BERT text-model/.")
 final class SynthCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

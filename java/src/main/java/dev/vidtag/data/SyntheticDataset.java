@@ -20,8 +20,9 @@ import java.util.zip.ZipOutputStream;
 
 /**
  * Writes a synthetic dataset in the official layout ({@code annotations/}, {@code zip_feats/},
- * optionally {@code zip_frames/}), with {@code truth_test_a.csv} in the result format for
- * scoring and {@code text-model/}, a tiny BERT whose vocabulary covers the text.
+ * optionally {@code zip_frames/}), with {@code truth_test_a.csv} and {@code truth_unlabeled.csv}
+ * in the result format for scoring (the unlabeled split's, to measure pseudo-labels; no
+ * training reads it) and {@code text-model/}, a tiny BERT whose vocabulary covers the text.
  *
  * <p>Realistic on purpose: the 200 official classes with the real long tail
  * ({@link LongTailDistribution}), text from class, group and common words ({@link SyntheticText}),
@@ -165,7 +166,7 @@ public final class SyntheticDataset {
     int frames = random.nextDouble() < NO_FRAMES_RATE ? 0
         : random.nextDouble() < FULL_FRAMES_RATE ? MAX_FRAMES : 1 + random.nextInt(MAX_FRAMES - 1);
     float[] features = frames == 0 ? null : features(lv2, frames, random);
-    // only the labeled split carries its categories; test_a's go to truth_test_a.csv
+    // only the labeled split carries its categories; the others' go to truth_<split>.csv
     Optional<String> category = split == 0 ? Optional.of(categories.categoryId(lv2))
         : Optional.empty();
     return new Item(new VideoAnnotation(videoId(split, index), title, asr, ocr, category), lv2,
@@ -198,7 +199,7 @@ public final class SyntheticDataset {
         JsonGenerator generator = json.createGenerator(annotationFile, JsonEncoding.UTF8);
         ZipOutputStream features = new ZipOutputStream(new BufferedOutputStream(
             Files.newOutputStream(root.featureFile(name)), 1 << 16));
-        Writer truth = name.equals("test_a") ? Files.newBufferedWriter(
+        Writer truth = split != 0 ? Files.newBufferedWriter(
             root.truthFile(name), StandardCharsets.UTF_8) : Writer.nullWriter()) {
       generator.writeStartArray();
       for (int i = 0; i < count; i++) {

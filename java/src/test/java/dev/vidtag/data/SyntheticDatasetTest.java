@@ -49,7 +49,7 @@ class SyntheticDatasetTest {
     new SyntheticDataset(small(1)).write(out);
     assertEquals(Set.of("annotations/labeled.json", "annotations/unlabeled.json",
         "annotations/test_a.json", "zip_feats/labeled.zip", "zip_feats/unlabeled.zip",
-        "zip_feats/test_a.zip", "truth_test_a.csv", "text-model/config.json",
+        "zip_feats/test_a.zip", "truth_test_a.csv", "truth_unlabeled.csv", "text-model/config.json",
         "text-model/vocab.txt"), contents(out).keySet());
     assertFalse(Files.exists(dir.resolve("data.partial")));
 
@@ -66,6 +66,13 @@ class SyntheticDatasetTest {
       assertEquals(test.get(i).id(), fields[0], "truth follows annotation order");
       assertTrue(CATEGORIES.contains(fields[1]));
     }
+    List<VideoAnnotation> unlabeled =
+        AnnotationReader.readAll(out.resolve("annotations/unlabeled.json"), false);
+    assertTrue(unlabeled.stream().allMatch(v -> v.categoryId().isEmpty()),
+        "the unlabeled split carries no labels");
+    assertEquals(unlabeled.stream().map(VideoAnnotation::id).toList(),
+        Files.readAllLines(out.resolve("truth_unlabeled.csv")).stream()
+            .map(line -> line.split(",")[0]).toList(), "its truth, in annotation order");
 
     try (ZipFeatureStore store = ZipFeatureStore.open(out.resolve("zip_feats/labeled.zip"),
         ZipFeatureStore.MissingPolicy.EMPTY)) {
