@@ -6,7 +6,6 @@ import dev.vidtag.data.Shard;
 import dev.vidtag.eval.ResultFile;
 import dev.vidtag.infer.EnsembleFile;
 import dev.vidtag.infer.EnsembleMember;
-import dev.vidtag.infer.Fuse;
 import dev.vidtag.infer.Precision;
 import dev.vidtag.infer.SplitLogits;
 import dev.vidtag.infer.TailAdjustment;
@@ -45,22 +44,11 @@ final class PredictCommand implements Callable<Integer> {
       description = "The split to predict, by name (default: ${DEFAULT-VALUE}).")
   String split;
 
-  @Option(names = "--model", paramLabel = "MODEL_DIR[=WEIGHT]",
-      description = "A model directory and its weight in the ensemble (default 1); repeat for an ensemble.")
-  List<String> models = List.of();
-
-  @Option(names = "--ensemble", paramLabel = "ENSEMBLE.json",
-      description = "An ensemble written by 'vidtag fit-ensemble' (its models, weights and fusion) "
-          + "instead of --model.")
-  Path ensemble;
-
   @Option(names = "--out", required = true, paramLabel = "RESULT.csv",
       description = "The result file: one '<id>,<category_id>' line per video, in annotation order.")
   Path out;
 
-  @Option(names = "--fuse", defaultValue = "logits", paramLabel = "logits|probs",
-      description = "Weighted sum of the models' logits or of their probabilities (default: ${DEFAULT-VALUE}).")
-  String fuse;
+  @Mixin EnsembleOptions models;
 
   @Option(names = "--logits-out", paramLabel = "FILE.npy",
       description = "Also write the fused logits (before any tail adjustment), float32 [videos, 200], annotation order.")
@@ -108,7 +96,7 @@ final class PredictCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
     }
     Shard part = shard == null ? Shard.WHOLE : Shard.parse(shard);
-    EnsembleFile chosen = ensemble();
+    EnsembleFile chosen = models.resolve();
     List<EnsembleMember> members = chosen.members();
     BudgetedPrediction.Settings budgeted = budgetSettings(members.size());
     if (budgeted != null && shard != null) {
@@ -150,26 +138,6 @@ final class PredictCommand implements Callable<Integer> {
         printer.flush();
       }
       return 0;
-    } catch (DataException e) {
-      throw new IllegalArgumentException(e.getMessage(), e);
-    }
-  }
-
-  /** The members and the fusion: from --model and --fuse, or from --ensemble's file. */
-  private EnsembleFile ensemble() {
-    if ((ensemble == null) == models.isEmpty()) {
-      throw new IllegalArgumentException("give the models with --model, or an ensemble file "
-          + "with --ensemble (not both)");
-    }
-    if (ensemble == null) {
-      return new EnsembleFile(Fuse.parse(fuse),
-          models.stream().map(EnsembleMember::parse).toList());
-    }
-    if (spec.commandLine().getParseResult().hasMatchedOption("--fuse")) {
-      throw new IllegalArgumentException("--ensemble brings its own fusion; drop --fuse");
-    }
-    try {
-      return EnsembleFile.read(ensemble);
     } catch (DataException e) {
       throw new IllegalArgumentException(e.getMessage(), e);
     }

@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
         ImportClipCommand.class, ExtractFeaturesCommand.class,
         EvaluateCommand.class, ImportCommand.class, TrainCommand.class, PretrainCommand.class,
         KFoldCommand.class, SwaCommand.class, PredictCommand.class, MergeResultsCommand.class,
-        TailFitCommand.class, FitEnsembleCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
+        TailFitCommand.class, FitEnsembleCommand.class, PseudoLabelCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
 public final class VidTag implements Runnable {
   @Spec CommandSpec spec;
 

@@ -13,6 +13,7 @@ import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.Dataset;
 import dev.vidtag.data.FrameFeatures;
 import dev.vidtag.data.NpyReader;
+import dev.vidtag.data.SoftLabelFile;
 import dev.vidtag.data.ValidationSplit;
 import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.data.ZipFeatureStore;
@@ -224,6 +225,84 @@ class PredictCommandTest {
         file.toString(), "--fuse", "logits", "--out", dir.resolve("x.csv").toString());
     assertEquals(2, fuse.exitCode());
     assertTrue(fuse.err().contains("drop --fuse"), fuse.err());
+  }
+
+  @Test
+  void pseudoLabelsAreTheTeachersSoftenedDistributionAndAnInterruptedLabelingContinues()
+      throws IOException {
+    // the teacher's fused logits, as predict writes them
+    Path logitsFile = dir.resolve("teacher.npy");
+    Path predicted = dir.resolve("teacher.csv");
+    List<String> teacher = List.of("--data", data.toString(), "--split", "test_a", "--model",
+        single + "=0.4", "--model", doubleStream + "=0.6");
+    Output predict = CommandLineRunner.run(concat(List.of("predict", "--out",
+        predicted.toString(), "--logits-out", logitsFile.toString()), teacher));
+    assertEquals(0, predict.exitCode(), predict.err());
+    FrameFeatures npy = NpyReader.read(ByteBuffer.wrap(Files.readAllBytes(logitsFile)),
+        logitsFile, null, true);
+    float[] logits = new float[npy.frames() * npy.dim()];
+    npy.data().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(logits);
+
+    Path pseudo = dir.resolve("pseudo");
+    Output label = CommandLineRunner.run(concat(List.of("pseudo-label", "--out", pseudo.toString(),
+        "--temperature", "2", "--top-k", "5", "--batch-size", "4"), teacher));
+    assertEquals(0, label.exitCode(), label.err());
+    assertTrue(label.out().startsWith("30 videos of test_a labeled into"), label.out());
+    assertEquals(Files.readString(predicted), Files.readString(pseudo.resolve("hard_labels.csv")),
+        "the hard labels are the teacher's predictions");
+    SoftLabelFile soft = SoftLabelFile.read(pseudo.resolve("soft_labels.bin"));
+    assertEquals(30, soft.size());
+    for (int v = 0; v < 30; v++) {
+      // softmax(logits / 2) by hand
+      double max = Double.NEGATIVE_INFINITY;
+      for (int c = 0; c < 200; c++) {
+        max = Math.max(max, logits[v * 200 + c] / 2.0);
+      }
+      double sum = 0;
+      for (int c = 0; c < 200; c++) {
+        sum += Math.exp(logits[v * 200 + c] / 2.0 - max);
+      }
+      double kept = 0;
+      for (int r = 0; r < 5; r++) {
+        double expected = Math.exp(logits[v * 200 + soft.classAt(v, r)] / 2.0 - max) / sum;
+        assertEquals(expected, soft.probabilityAt(v, r), 1e-3 * expected + 1e-6,
+            "video " + v + " rank " + r);
+        kept += expected;
+        if (r > 0) {
+          assertTrue(soft.probabilityAt(v, r) <= soft.probabilityAt(v, r - 1));
+        }
+      }
+      assertEquals(1 - kept, soft.restMass(v), 1e-3);
+    }
+    JsonNode summary = new ObjectMapper().readTree(pseudo.resolve("pseudo.json").toFile());
+    assertEquals(5, summary.get("top_k").asInt());
+    assertEquals(30, summary.get("summary").get("videos").asInt());
+
+    // interrupted after two videos, in the middle of the third
+    Path interrupted = dir.resolve("pseudo-interrupted");
+    Files.createDirectories(interrupted);
+    Files.copy(pseudo.resolve("labeling.json"), interrupted.resolve("labeling.json"));
+    byte[] whole = Files.readAllBytes(pseudo.resolve("soft_labels.bin"));
+    Files.write(interrupted.resolve(".soft_labels.bin.partial"),
+        java.util.Arrays.copyOf(whole, 16 + 2 * SoftLabelFile.recordBytes(5) + 7));
+    Output resumed = CommandLineRunner.run(concat(List.of("pseudo-label", "--out",
+        interrupted.toString(), "--temperature", "2", "--top-k", "5", "--batch-size", "4"),
+        teacher));
+    assertEquals(0, resumed.exitCode(), resumed.err());
+    assertTrue(resumed.out().contains("continued after 2"), resumed.out());
+    assertArrayEquals(whole, Files.readAllBytes(interrupted.resolve("soft_labels.bin")));
+
+    Path started = dir.resolve("pseudo-started");
+    Files.createDirectories(started);
+    Files.copy(pseudo.resolve("labeling.json"), started.resolve("labeling.json"));
+    Output other = CommandLineRunner.run(concat(List.of("pseudo-label", "--out",
+        started.toString(), "--temperature", "2", "--top-k", "4"), teacher));
+    assertEquals(2, other.exitCode());
+    assertTrue(other.err().contains("started with other settings"), other.err());
+    Output mixed = CommandLineRunner.run(concat(List.of("pseudo-label", "--out",
+        interrupted.toString(), "--top-k", "5"), teacher));
+    assertEquals(2, mixed.exitCode());
+    assertTrue(mixed.err().contains("already holds a finished labeling"), mixed.err());
   }
 
   @Test
