@@ -101,6 +101,14 @@ final class FineTuningOptions {
   @Option(names = "--state-every", description = "Save the resumable state every N steps, and at each evaluation (default: ${DEFAULT-VALUE}).")
   long stateEvery = EVALUATION.stateEvery();
 
+  @Option(names = "--pseudo", paramLabel = "PSEUDO",
+      description = "Also train on the hard labels of a 'vidtag pseudo-label' directory of another split of --data.")
+  Path pseudo;
+
+  @Option(names = "--pseudo-min-confidence", paramLabel = "P",
+      description = "With --pseudo: only the videos whose hard label has at least this probability (default: 0, all).")
+  Double pseudoMinConfidence;
+
   @Option(names = "--workers", defaultValue = "1", description = "Loader threads (default: ${DEFAULT-VALUE}).")
   int workers;
 
@@ -136,6 +144,11 @@ final class FineTuningOptions {
     }
     if (init != null) {
       options.init(init, PretrainedInit.resolve(init));
+    }
+    if (pseudo != null) {
+      options.pseudo(pseudo, pseudoMinConfidence == null ? 0 : pseudoMinConfidence);
+    } else if (pseudoMinConfidence != null) {
+      throw new IllegalArgumentException("--pseudo-min-confidence needs --pseudo");
     }
     return options;
   }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.Dataset;
+import dev.vidtag.data.PseudoLabeledVideos;
 import dev.vidtag.data.SoftLabelFile;
 import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.data.ZipFeatureStore;
@@ -34,9 +35,9 @@ import java.util.Locale;
  */
 public final class PseudoLabels {
   public static final String LABELING = "labeling.json";
-  public static final String SOFT_LABELS = "soft_labels.bin";
+  public static final String SOFT_LABELS = PseudoLabeledVideos.SOFT_LABELS;
   public static final String HARD_LABELS = "hard_labels.csv";
-  public static final String SUMMARY = "pseudo.json";
+  public static final String SUMMARY = PseudoLabeledVideos.SUMMARY;
   private static final ObjectMapper JSON = new ObjectMapper()
       .enable(SerializationFeature.INDENT_OUTPUT);
 

@@ -40,10 +40,18 @@ public record TrainOptions(Path out, Data data, Model model, Optimization optimi
    * @param folds with {@code fold}, k-fold: the labeled videos in this many stratified folds
    *     ({@link ValidationSplit#fold}), of which {@code fold} validates and the ratio is unused;
    *     both null for a split by ratio (as a run written before k-fold existed reads)
+   * @param pseudo a {@code vidtag pseudo-label} directory of another split of the dataset whose
+   *     videos train with their hard labels beside the labeled training part; null for none
+   * @param pseudoMinConfidence with {@code pseudo}: the least probability of a hard label that
+   *     is trained on (null: 0, all of them)
    */
   public record Data(Path directory, double validationRatio, int maxFrames, int maxText,
-      Integer folds, Integer fold) {
+      Integer folds, Integer fold, Path pseudo, Double pseudoMinConfidence) {
     public Data {
+      if (pseudoMinConfidence != null && !(pseudoMinConfidence >= 0 && pseudoMinConfidence <= 1)) {
+        throw new IllegalArgumentException("the pseudo-labels' minimum confidence must be in "
+            + "[0, 1], got " + pseudoMinConfidence);
+      }
       if ((folds == null) != (fold == null)) {
         throw new IllegalArgumentException("k-fold needs both the number of folds and the fold");
       }
@@ -182,7 +190,7 @@ public record TrainOptions(Path out, Data data, Model model, Optimization optimi
   /** The same run validating on fold {@code fold} (from 0) of {@code folds} stratified folds. */
   public TrainOptions withFold(int fold, int folds) {
     Data foldData = new Data(data.directory(), data.validationRatio(), data.maxFrames(),
-        data.maxText(), folds, fold);
+        data.maxText(), folds, fold, data.pseudo(), data.pseudoMinConfidence());
     return new TrainOptions(out, foldData, model, optimization, adversarial, evaluation, seed,
         workers);
   }
@@ -205,6 +213,8 @@ public record TrainOptions(Path out, Data data, Model model, Optimization optimi
     private double validationRatio = DEFAULT_VALIDATION_RATIO;
     private Integer folds;
     private Integer fold;
+    private Path pseudo;
+    private Double pseudoMinConfidence;
     private int maxFrames = DEFAULT_MAX_FRAMES;
     private int maxText = DEFAULT_MAX_TEXT;
     private int epochs = Optimization.REFERENCE.epochs();
@@ -257,6 +267,16 @@ public record TrainOptions(Path out, Data data, Model model, Optimization optimi
     public Builder fold(int index, int count) {
       this.fold = index;
       this.folds = count;
+      return this;
+    }
+
+    /**
+     * Train on the hard labels of a {@code vidtag pseudo-label} directory too, those of at least
+     * {@code minConfidence}.
+     */
+    public Builder pseudo(Path labels, double minConfidence) {
+      this.pseudo = labels;
+      this.pseudoMinConfidence = minConfidence;
       return this;
     }
 
@@ -370,7 +390,8 @@ public record TrainOptions(Path out, Data data, Model model, Optimization optimi
     }
 
     public TrainOptions build() {
-      return new TrainOptions(out, new Data(data, validationRatio, maxFrames, maxText, folds, fold),
+      return new TrainOptions(out, new Data(data, validationRatio, maxFrames, maxText, folds, fold,
+              pseudo, pseudoMinConfidence),
           new Model(arch, textModel, init, pooling, dropout),
           new Optimization(epochs, batchSize, learningRates, warmupFraction, emaDecay,
               clipGradNorm),

@@ -4,10 +4,13 @@ import dev.vidtag.data.Batch;
 import dev.vidtag.data.BatchPlan;
 import dev.vidtag.data.CategoryMap;
 import dev.vidtag.data.Collator;
+import dev.vidtag.data.ConcatenatedSource;
 import dev.vidtag.data.Dataset;
 import dev.vidtag.data.InputPipeline;
 import dev.vidtag.data.InputPipeline.Mode;
 import dev.vidtag.data.Loader;
+import dev.vidtag.data.PseudoLabeledVideos;
+import dev.vidtag.data.SampleSource;
 import dev.vidtag.data.ValidationSplit;
 import dev.vidtag.data.VideoAnnotation;
 import dev.vidtag.data.VideoSampleSource;
@@ -97,13 +100,17 @@ public final class Trainer {
       logFold(o.data(), split);
     }
     OfficialScore baseline = majorityBaseline(split, CategoryMap.official());
+    PseudoLabeledVideos pseudo = pseudoLabeled(o.data(), dataset);
+    int trainingVideos = split.training().size() + (pseudo == null ? 0 : pseudo.videos().size());
     int batchSize = o.optimization().batchSize();
-    if (split.training().size() < batchSize) {
-      throw new IllegalArgumentException("only " + split.training().size()
+    if (trainingVideos < batchSize) {
+      throw new IllegalArgumentException("only " + trainingVideos
           + " training videos for batches of " + batchSize);
     }
-    long totalSteps = (long) (split.training().size() / batchSize) * o.optimization().epochs();
+    long totalSteps = (long) (trainingVideos / batchSize) * o.optimization().epochs();
     try (ZipFeatureStore features = dataset.openFeatures(Dataset.LABELED);
+         ZipFeatureStore pseudoFeatures = pseudo == null ? null
+             : dataset.openFeatures(pseudo.split());
          MetricsLog metrics = run.openMetrics();
          FineTuningStep step = new FineTuningStep(createModel(features.dim()), o,
              LinearWarmupDecay.withWarmupFraction(totalSteps, o.optimization().warmupFraction()));
@@ -113,11 +120,16 @@ public final class Trainer {
           input.collator(Mode.EVALUATION), totalSteps);
       TrainingState.Counters start = resume ? checkpoints.restore() : TrainingState.Counters.START;
       Progress progress = Progress.onStderr(totalSteps, start.step());
-      BatchPlan plan = BatchPlan.shuffled(split.training().size(), batchSize, o.seed(), true)
+      BatchPlan plan = BatchPlan.shuffled(trainingVideos, batchSize, o.seed(), true)
           .resumingAt(start.epoch(), start.batchesDone());
+      SampleSource training = input.source(split.training(), features, Mode.TRAINING);
+      if (pseudo != null) {
+        training = new ConcatenatedSource(List.of(training,
+            input.source(pseudo.videos(), pseudoFeatures, Mode.TRAINING)));
+      }
       long done = start.step();
-      try (Loader loader = new Loader(input.source(split.training(), features, Mode.TRAINING),
-          plan, input.collator(Mode.TRAINING), new Loader.Options(o.workers(), 4, o.seed()))) {
+      try (Loader loader = new Loader(training, plan, input.collator(Mode.TRAINING),
+          new Loader.Options(o.workers(), 4, o.seed()))) {
         for (int epoch = start.epoch(); epoch < o.optimization().epochs(); epoch++) {
           Loader.Epoch batches = loader.epoch(epoch);
           int batchInEpoch = epoch == start.epoch() ? start.batchesDone() : 0;
@@ -134,6 +146,22 @@ public final class Trainer {
           .resolve(Checkpoints.BEST), baseline, step.optimizer().skipped(),
           step.skippedPerturbations());
     }
+  }
+
+  /**
+   * The pseudo-labeled videos the run trains on beside the labeled training part, or null; the
+   * labels must be of another split of the run's dataset.
+   */
+  private static PseudoLabeledVideos pseudoLabeled(TrainOptions.Data data, Dataset dataset) {
+    if (data.pseudo() == null) {
+      return null;
+    }
+    double minConfidence = data.pseudoMinConfidence() == null ? 0 : data.pseudoMinConfidence();
+    PseudoLabeledVideos pseudo = PseudoLabeledVideos.read(data.pseudo(), dataset, minConfidence);
+    log.info("{} of the {} pseudo-labeled videos of split {} train with their hard labels "
+        + "(confidence at least {})", pseudo.videos().size(), pseudo.total(), pseudo.split(),
+        minConfidence);
+    return pseudo;
   }
 
   /** A model seeded by the run, its text encoder from the text model or the init checkpoint. */
