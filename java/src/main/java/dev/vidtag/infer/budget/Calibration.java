@@ -17,13 +17,11 @@ import java.util.function.LongSupplier;
 /**
  * Measures what each member costs per video in each allowed precision and at each frame count
  * an allowed limit gives it, on a small sample of the split spread over it. Each classifier
- * first predicts a few videos untimed (the first forward passes allocate and pick kernels),
- * then the whole sample once per frame count, timed.
+ * predicts the whole sample twice per frame count and only the second pass is timed: the first
+ * forward passes at each batch shape allocate and pick kernels, and a warm-up on fewer videos
+ * (other shapes) left the first member measured at several times its cost.
  */
 final class Calibration {
-  /** Videos of the untimed warm-up of each classifier. */
-  static final int WARM_UP_VIDEOS = 2;
-
   private Calibration() {}
 
   /** {@code size} videos spread evenly over the split, in split order. */
@@ -51,7 +49,6 @@ final class Calibration {
     }
     int used = allowance.memberCounts().get(0);
     Map<CostModel.Key, Double> costs = new HashMap<>();
-    List<VideoAnnotation> warmUp = sample.subList(0, Math.min(WARM_UP_VIDEOS, sample.size()));
     for (int member : ranking.bestFirst().subList(0, used)) {
       Set<Integer> frameCounts = new LinkedHashSet<>();
       for (int limit : allowance.frameLimits()) {
@@ -59,10 +56,10 @@ final class Calibration {
       }
       for (Precision precision : allowance.precisions()) {
         VideoClassifier classifier = classifiers.classifier(member, precision);
-        classifier.logits(warmUp, features, batchSize);
         for (int frames : frameCounts) {
           FrameFeatureSource limited = frames >= maxFrames[member] ? features
               : new FrameLimitedFeatures(features, frames);
+          classifier.logits(sample, limited, batchSize);
           long start = clock.getAsLong();
           classifier.logits(sample, limited, batchSize);
           double perVideo = (clock.getAsLong() - start) / 1e9 / sample.size();
