@@ -22,6 +22,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicReference;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpHeaderValue;
 import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -253,22 +254,28 @@ public final class ClassificationServer implements AutoCloseable {
         callback.failed(e);
       }
     };
+    // an answer sent before the whole body was read leaves the rest of it on the connection,
+    // which the server then closes: say so, or a client reusing the connection finds it gone
+    Answer unread = (status, json) -> {
+      response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE);
+      answer.send(status, json);
+    };
     Optional<Deadline> deadline;
     try {
       deadline = deadline(request, arrival);
     } catch (BadRequestException e) {
-      answer.send(e.status(), errorJson(e.getMessage()));
+      unread.send(e.status(), errorJson(e.getMessage()));
       return;
     }
     ServingModel serving = model.get();
     if (serving == null) {
-      answer.send(503, errorJson("the models are still loading; GET " + HEALTH
+      unread.send(503, errorJson("the models are still loading; GET " + HEALTH
           + " answers 200 once they are ready"));
       return;
     }
     long declared = request.getLength();
     if (declared > options.maxBodyBytes()) {
-      answer.send(413, errorJson(bodyTooLarge(declared + " bytes")));
+      unread.send(413, errorJson(bodyTooLarge(declared + " bytes")));
       return;
     }
     Executor executor = request.getComponents().getExecutor();
@@ -280,7 +287,7 @@ public final class ClassificationServer implements AutoCloseable {
 
       @Override
       public void tooLarge(long limit) {
-        answer.send(413, errorJson(bodyTooLarge("more than " + limit + " bytes")));
+        unread.send(413, errorJson(bodyTooLarge("more than " + limit + " bytes")));
       }
 
       @Override

@@ -184,6 +184,8 @@ class ServerTest {
           .POST(HttpRequest.BodyPublishers.ofString("{\"videos\": [" + good + "]}")).build());
       assertEquals(400, badHeader.statusCode());
       assertTrue(badHeader.body().contains("X-Deadline-Ms must be a whole number"));
+      assertEquals(java.util.Optional.of("close"), badHeader.headers().firstValue("connection"),
+          "answered before its body was read: the connection is not reused");
       assertEquals(List.of(), seen, "bad input reached the backend");
 
       // the same requests made valid do get through: the checks are not refusing everything
