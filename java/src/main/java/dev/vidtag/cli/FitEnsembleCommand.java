@@ -9,6 +9,7 @@ import dev.vidtag.infer.Fuse;
 import dev.vidtag.infer.SplitLogits;
 import dev.vidtag.io.DataException;
 import dev.vidtag.train.KFold;
+import dev.vidtag.train.Trainer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -83,7 +84,7 @@ final class FitEnsembleCommand implements Callable<Integer> {
             "weight", fit.weights()[m]));
         if (fit.weights()[m] > 0) {
           for (int k = 0; k < runs.get(m).folds(); k++) {
-            members.add(new EnsembleMember(KFold.directory(kfolds.get(m), k).resolve("best"),
+            members.add(new EnsembleMember(Trainer.bestModel(KFold.directory(kfolds.get(m), k)),
                 fit.weights()[m] / runs.get(m).folds()));
           }
         }

@@ -27,13 +27,20 @@ final class ResumeOptions {
 
   /** Fails naming every other option given on the command line. */
   static void refuseOthers(CommandSpec spec) {
+    refuseAllBut(spec, ALLOWED, "--resume continues with the run's own options");
+  }
+
+  /**
+   * Fails with {@code reason} and the names of the options given on the command line that
+   * {@code allowed} lacks.
+   */
+  static void refuseAllBut(CommandSpec spec, Set<String> allowed, String reason) {
     List<String> others = spec.commandLine().getParseResult().matchedOptions().stream()
         .map(OptionSpec::longestName)
-        .filter(name -> !ALLOWED.contains(name))
+        .filter(name -> !allowed.contains(name))
         .toList();
     if (!others.isEmpty()) {
-      throw new IllegalArgumentException("--resume continues with the run's own options; drop "
-          + String.join(", ", others));
+      throw new IllegalArgumentException(reason + "; drop " + String.join(", ", others));
     }
   }
 }

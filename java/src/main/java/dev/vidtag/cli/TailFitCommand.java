@@ -19,12 +19,12 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.BiPredicate;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -151,14 +151,8 @@ final class TailFitCommand implements Callable<Integer> {
    * logit adjustment ignores.
    */
   private int fitOutOfFold() {
-    List<String> others = spec.commandLine().getParseResult().matchedOptions().stream()
-        .map(OptionSpec::longestName)
-        .filter(name -> !List.of("--kfold", "--out", "--threads", "--device").contains(name))
-        .toList();
-    if (!others.isEmpty()) {
-      throw new IllegalArgumentException("--kfold fits on the k-fold's own logits and videos; "
-          + "drop " + String.join(", ", others));
-    }
+    ResumeOptions.refuseAllBut(spec, Set.of("--kfold", "--out", "--threads", "--device"),
+        "--kfold fits on the k-fold's own logits and videos");
     try {
       KFold.OutOfFold oof = KFold.read(kfold);
       List<VideoAnnotation> labeled = oof.videos();

@@ -251,7 +251,9 @@ public final class KFold {
     int classes = 0;
     try (ZipFeatureStore features = dataset.openFeatures(Dataset.LABELED)) {
       for (int k = 0; k < results.size(); k++) {
-        List<VideoAnnotation> held = options.fold(k).validationSplit(dataset).validation();
+        // the split Dataset.foldSplit makes, without reading the annotations again per fold
+        List<VideoAnnotation> held = ValidationSplit.fold(labeled, options.folds(), k,
+            training.seed(), CategoryMap.official()::lv2Of).validation();
         Path best = results.get(k).best();
         VideoClassifierModel model = ModelDirectory.load(best);
         try (InputPipeline input = InputPipeline.open(model.config(), best)) {

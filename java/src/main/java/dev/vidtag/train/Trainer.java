@@ -81,6 +81,11 @@ public final class Trainer {
     return new Trainer(readOptions(run).withOut(run).withWorkers(workers), true);
   }
 
+  /** Where a run keeps the model of its best evaluation ({@code RUN/best/}). */
+  public static Path bestModel(Path run) {
+    return run.resolve(Checkpoints.BEST);
+  }
+
   /** The options a run was started with ({@code RUN/options.json}). */
   public static TrainOptions readOptions(Path run) {
     return RunDirectory.readOptions(run, TrainOptions.class, "vidtag train");
@@ -142,8 +147,8 @@ public final class Trainer {
           }
         }
       }
-      return new Result(done, checkpoints.bestScore, checkpoints.bestStep, run.path()
-          .resolve(Checkpoints.BEST), baseline, step.optimizer().skipped(),
+      return new Result(done, checkpoints.bestScore, checkpoints.bestStep,
+          bestModel(run.path()), baseline, step.optimizer().skipped(),
           step.skippedPerturbations());
     }
   }
@@ -269,7 +274,7 @@ public final class Trainer {
       if (best) {
         bestScore = score;
         bestStep = done;
-        ModelDirectory.save(run.path().resolve(BEST), step.model(), textModel);
+        ModelDirectory.save(bestModel(run.path()), step.model(), textModel);
       }
     }
 
